@@ -1,0 +1,1 @@
+"""First-party plugins, each shaped exactly like a third-party plugin package."""

@@ -1,0 +1,355 @@
+"""The ``zoo`` command. Listing commands import no torch; the rest import it when run.
+
+Every ``ZooError`` becomes one line on stderr and exit status 1 (2 for usage errors).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from zoo.errors import BadInputError, ZooError
+
+
+class ZooGroup(click.Group):
+    """Turns the zoo's own errors into one clean line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ZooError as err:
+            raise click.ClickException(str(err)) from None
+        except KeyboardInterrupt:
+            raise click.ClickException("interrupted") from None
+
+
+@click.group(cls=ZooGroup)
+@click.version_option(package_name="zoo", prog_name="zoo")
+def cli() -> None:
+    """A model zoo for generative image models.
+
+    \b
+      zoo list                         installed models
+      zoo sample dcgan-fashion -o grid.png
+      zoo train vae --data fashion-mnist --out runs/vae
+    """
+
+
+# --------------------------------------------------------------------------- listing
+
+
+def _weights_label(spec: Any) -> str:
+    from zoo.weights import weights_status
+
+    return {"hub": "Hub", "cached": "Hub (cached)"}.get(status := weights_status(spec), status)
+
+
+def _shape(spec: Any) -> str:
+    c, h, w = spec.image_shape
+    return f"{c}x{h}x{w}"
+
+
+def _print_failures() -> None:
+    from zoo.plugins import failures
+
+    for f in failures:
+        click.secho(f"warning: plugin '{f.name}' skipped ({f.stage} failed): {f.error}", err=True, fg="yellow")
+
+
+@cli.command("list")
+@click.argument("pattern", required=False)
+@click.option("--family", help="Only this family (autoencoder, gan, diffusion, autoregressive).")
+@click.option("--pretrained", is_flag=True, help="Only models with weights.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_cmd(pattern: str | None, family: str | None, pretrained: bool, as_json: bool) -> None:
+    """List installed models, optionally filtered by a wildcard PATTERN ("*gan*")."""
+    from zoo.plugins import get_registry
+    from zoo.registry import FAMILIES
+
+    if family and family not in FAMILIES:
+        raise BadInputError(f"unknown family '{family}'; use one of {', '.join(FAMILIES)}")
+    specs = get_registry().filter(pattern, family=family, pretrained=True if pretrained else None)
+    _print_failures()
+    if as_json:
+        click.echo(json.dumps([{**s.to_dict(), "weights_status": _weights_label(s)} for s in specs], indent=2))
+        return
+    rows = [("id", "family", "capabilities", "dataset", "image", "weights", "plugin")]
+    rows += [(s.id, s.family, ",".join(s.capabilities), s.dataset or "-", _shape(s),
+              _weights_label(s), s.plugin) for s in specs]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for i, row in enumerate(rows):
+        line = "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+        click.echo(click.style(line, bold=True) if i == 0 else line)
+    if not specs:
+        click.echo("(no models match)" if (pattern or family or pretrained) else "(no models installed)")
+
+
+@cli.command()
+@click.argument("model_id")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def info(model_id: str, as_json: bool) -> None:
+    """Show a model's spec and its model card."""
+    from zoo.plugins import get_registry
+    from zoo.weights import CARD_NAME, bundled_root
+
+    spec = get_registry().get(model_id)
+    card_path = Path(spec.path or bundled_root() / spec.id) / CARD_NAME
+    card = card_path.read_text() if card_path.is_file() else ""
+    if as_json:
+        click.echo(json.dumps({**spec.to_dict(), "card": card}, indent=2))
+        return
+    fields = [("id", spec.id), ("aliases", ", ".join(spec.aliases)), ("architecture", spec.architecture),
+              ("family", spec.family), ("capabilities", ", ".join(spec.capabilities)),
+              ("image shape", _shape(spec)), ("dataset", spec.dataset), ("classes", ", ".join(spec.classes)),
+              ("samplers", ", ".join(spec.samplers)), ("weights", _weights_label(spec)),
+              ("hub repo", spec.hub_repo + (f" @ {spec.hub_revision}" if spec.hub_revision else "")),
+              ("paper", spec.paper), ("license", spec.license), ("plugin", spec.plugin),
+              ("description", spec.description)]
+    for key, value in fields:
+        if value:
+            click.echo(f"{key + ':':14} {value}")
+    if spec.config:
+        click.echo(f"{'config:':14} {json.dumps(spec.config)}")
+    if card:
+        click.echo("\n" + card)
+    elif spec.pretrained:
+        click.echo(f"\n(no model card at {card_path})")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins(as_json: bool) -> None:
+    """List loaded plugins with their versions and hooks, and any that failed."""
+    from zoo.plugins import failures, get_registry, plugin_infos
+
+    get_registry()
+    infos = plugin_infos()
+    if as_json:
+        click.echo(json.dumps({
+            "plugins": [{"name": i.name, "module": i.module, "distribution": i.distribution,
+                         "version": i.version, "hooks": list(i.hooks)} for i in infos],
+            "failures": [{"name": f.name, "stage": f.stage, "error": f.error} for f in failures],
+        }, indent=2))
+        return
+    for i in infos:
+        dist = f"{i.distribution} {i.version}".strip() or "(in-process)"
+        click.echo(f"{i.name:12} {dist:24} {', '.join(i.hooks)}")
+    for f in failures:
+        click.echo(f"{f.name:12} FAILED ({f.stage}): {f.error}")
+
+
+# --------------------------------------------------------------------------- sampling
+
+device_option = click.option("--device", default=None, help="cpu (default), cuda, cuda:N.")
+force_option = click.option("--force", is_flag=True, help="Overwrite existing output files.")
+
+
+def _load(model_id: str, device: str | None, **options: Any) -> Any:
+    import zoo
+
+    return zoo.load(model_id, device=device, **options)
+
+
+def _write_images(images: Any, output: str | None, out_dir: str | None, force: bool, nrow: int | None = None) -> None:
+    from zoo.images import save_grid, save_images
+
+    if output:
+        path = save_grid(images, output, nrow=nrow, force=force)
+        click.echo(f"wrote {path} ({len(images)} images)")
+    if out_dir:
+        paths = save_images(images, out_dir, force=force)
+        click.echo(f"wrote {len(paths)} PNGs to {out_dir}")
+
+
+def _check_outputs(output: str | None, out_dir: str | None, force: bool) -> None:
+    """Validate output paths before any expensive work."""
+    from zoo.images import check_output_path
+
+    if not output and not out_dir:
+        raise BadInputError("give -o FILE.png for a grid or --out-dir DIR for one PNG per image")
+    if output:
+        check_output_path(output, force=force)
+    if out_dir and not Path(out_dir).parent.is_dir():
+        raise BadInputError(f"output folder {Path(out_dir).parent} does not exist")
+
+
+@cli.command()
+@click.argument("model_id")
+@click.option("-n", "--num", "n", default=16, type=int, show_default=True, help="Number of images.")
+@click.option("--seed", default=None, type=int, help="Integer seed; the same seed gives the same images.")
+@click.option("-o", "--output", help="Write one grid PNG here.")
+@click.option("--out-dir", help="Write one PNG per image into this folder.")
+@click.option("--nrow", type=int, default=None, help="Images per grid row.")
+@click.option("--label", "labels", multiple=True, help="Class name or index (conditional models); repeatable.")
+@click.option("--batch-size", default=256, show_default=True, type=int)
+@device_option
+@force_option
+def sample(model_id: str, n: int, seed: int | None, output: str | None, out_dir: str | None,
+           nrow: int | None, labels: tuple[str, ...], batch_size: int, device: str | None, force: bool) -> None:
+    """Draw images from a pretrained model."""
+    from zoo.interfaces import check_count
+
+    check_count(n)
+    _check_outputs(output, out_dir, force)
+    model = _load(model_id, device)
+    images = model.sample(n, seed=seed, labels=list(labels) or None, batch_size=batch_size)
+    _write_images(images, output, out_dir, force, nrow)
+
+
+@cli.command()
+@click.argument("model_id")
+@click.argument("images", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, help="Grid PNG: inputs on top, reconstructions below.")
+@device_option
+@force_option
+def reconstruct(model_id: str, images: tuple[str, ...], output: str, device: str | None, force: bool) -> None:
+    """Encode and decode IMAGES with an encoder model (VAE, AE)."""
+    import torch
+
+    from zoo.images import load_image
+
+    _check_outputs(output, None, force)
+    model = _load(model_id, device)
+    _require_encoder(model, model_id)
+    c, h, _ = model.image_shape
+    x = torch.stack([load_image(p, c, h) for p in images])
+    recon = model.reconstruct(x.to(model.device)).cpu()
+    _write_images(torch.cat([x, recon]), output, None, force, nrow=len(images))
+
+
+def _require_encoder(model: Any, model_id: str) -> None:
+    from zoo.interfaces import Encoder
+
+    if not isinstance(model, Encoder):
+        raise BadInputError(f"'{model_id}' has no encoder; reconstruct needs one (a VAE or AE)")
+
+
+@cli.command()
+@click.argument("model_id")
+@click.option("--seeds", nargs=2, type=int, help="Two seeds: interpolate between their latents.")
+@click.option("--images", "image_paths", nargs=2, help="Two image files (encoder models).")
+@click.option("--steps", default=8, show_default=True, type=int, help="Images in the strip.")
+@click.option("-o", "--output", required=True, help="The strip as a PNG.")
+@device_option
+@force_option
+def interpolate(model_id: str, seeds: tuple[int, int] | None, image_paths: tuple[str, str] | None,
+                steps: int, output: str, device: str | None, force: bool) -> None:
+    """A strip of images between two seeds (or two input images)."""
+    import torch
+
+    from zoo.interfaces import check_count
+
+    check_count(steps, "--steps")
+    if bool(seeds) == bool(image_paths):
+        raise BadInputError("give exactly one of --seeds A B or --images A.png B.png")
+    _check_outputs(output, None, force)
+    model = _load(model_id, device)
+    if seeds:
+        if not hasattr(model, "interpolate"):
+            raise BadInputError(f"'{model_id}' cannot interpolate between seeds")
+        strip = model.interpolate(seeds[0], seeds[1], steps)
+    else:
+        from zoo.images import load_image
+
+        _require_encoder(model, model_id)
+        c, h, _ = model.image_shape
+        a, b = (load_image(p, c, h).to(model.device) for p in image_paths)
+        strip = model.interpolate_images(a, b, steps).cpu()
+    _write_images(torch.as_tensor(strip), output, None, force, nrow=steps)
+
+
+# --------------------------------------------------------------------------- weights
+
+
+@cli.command()
+@click.argument("model_id")
+def pull(model_id: str) -> None:
+    """Download a model's weights from the Hugging Face Hub into the local cache.
+
+    MODEL_ID is a registered id (its pinned revision, sha256 checked) or hf-hub:org/name[@revision].
+    """
+    from zoo.api import HUB_PREFIX
+    from zoo.plugins import get_registry
+    from zoo.weights import fetch_hub_repo, hub_folder
+
+    if model_id.startswith(HUB_PREFIX):
+        repo, _, revision = model_id[len(HUB_PREFIX):].partition("@")
+        folder = fetch_hub_repo(repo, revision=revision or None, pull_hint=f"zoo pull {model_id}")
+        click.echo(f"{repo} is in the cache at {folder}")
+        return
+    spec = get_registry().get(model_id)
+    if not spec.hub_repo:
+        where = "bundled with the zoo" if spec.weights == "bundled" else "not published"
+        raise BadInputError(f"'{spec.id}' has no Hub repo (its weights are {where})")
+    folder = hub_folder(spec, allow_download=True)
+    click.echo(f"{spec.id}: {spec.hub_repo} is in the cache at {folder}")
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _parse_overrides(items: tuple[str, ...], what: str) -> dict[str, Any]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise BadInputError(f"{what} takes KEY=VALUE, got '{item}'")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+@cli.command()
+@click.argument("arch")
+@click.option("--data", default="fashion-mnist", show_default=True,
+              help="fashion-mnist, mnist, digits, or a folder of images / IDX files.")
+@click.option("--out", required=True, help="Run folder (checkpoints, samples, log, exported model).")
+@click.option("--epochs", default=10, show_default=True, type=int)
+@click.option("--batch-size", default=128, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--ema-decay", default=0.999, show_default=True, type=float, help="0 disables the EMA.")
+@click.option("--max-steps", default=0, type=int, help="Stop after this many steps (quick runs).")
+@click.option("--checkpoint-every", default=500, show_default=True, type=int, help="Steps between checkpoints.")
+@click.option("--config", "model_config", multiple=True, help="Architecture hyperparameter KEY=VALUE.")
+@click.option("--step-config", multiple=True, help="Training-step option KEY=VALUE (lr=2e-4, ...).")
+@click.option("--mixed-precision", type=click.Choice(["no", "fp16", "bf16"]), default="no")
+@click.option("--resume", is_flag=True, help="Continue from the run folder's checkpoint.")
+@device_option
+def train(arch: str, data: str, out: str, epochs: int, batch_size: int, seed: int, ema_decay: float,
+          max_steps: int, checkpoint_every: int, model_config: tuple[str, ...], step_config: tuple[str, ...],
+          mixed_precision: str, resume: bool, device: str | None) -> None:
+    """Train an architecture; exports the model folder to OUT/model."""
+    from zoo.interfaces import check_count
+
+    check_count(epochs, "--epochs")
+    check_count(batch_size, "--batch-size")
+    if not 0 <= ema_decay < 1:
+        raise BadInputError(f"--ema-decay must be in [0, 1), got {ema_decay}")
+    from zoo.training import TrainConfig
+    from zoo.training import train as run_training
+
+    cfg = TrainConfig(arch=arch, data=data, out=out, epochs=epochs, batch_size=batch_size, seed=seed,
+                      ema_decay=ema_decay, max_steps=max_steps, checkpoint_every=checkpoint_every,
+                      device=device, mixed_precision=mixed_precision,
+                      model_config=_parse_overrides(model_config, "--config"),
+                      step_config=_parse_overrides(step_config, "--step-config"))
+    command = "zoo " + " ".join(sys.argv[1:]) if sys.argv and Path(sys.argv[0]).name == "zoo" else ""
+    export = run_training(cfg, resume=resume, command=command)
+    click.echo(f"exported {export}")
+
+
+def main() -> None:
+    from zoo.plugins import call_each
+
+    call_each("register_commands", cli=cli)
+    cli(prog_name="zoo")
+
+
+if __name__ == "__main__":
+    main()

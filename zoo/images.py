@@ -1,0 +1,104 @@
+"""Image utilities: tensors in [0, 1] to PNG files and grids. No torchvision needed."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from zoo.errors import BadInputError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+
+def check_output_path(path: Path | str, *, force: bool = False) -> Path:
+    """Refuse an output path whose folder is missing or unwritable, or that exists (without force)."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise BadInputError(f"output folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise BadInputError(f"output folder {folder} is not writable")
+    if path.is_dir():
+        raise BadInputError(f"output path {path} is a folder")
+    if path.exists() and not force:
+        raise BadInputError(f"{path} already exists; pass --force to overwrite it")
+    if path.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp"):
+        raise BadInputError(f"output {path} must end in .png, .jpg or .webp")
+    return path
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """(N, C, H, W) float in [0, 1] -> (N, H, W, C) uint8, rounding to nearest."""
+    return (images.detach().float().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+
+
+def make_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> np.ndarray:
+    """Tile (N, C, H, W) images into one (H', W', C) uint8 array with a white border."""
+    import numpy as np
+
+    arr = to_uint8(images)
+    n, h, w, c = arr.shape
+    nrow = nrow or math.ceil(math.sqrt(n))
+    ncol = math.ceil(n / nrow)
+    grid = np.full((ncol * (h + padding) + padding, nrow * (w + padding) + padding, c), 255, np.uint8)
+    for i in range(n):
+        r, col = divmod(i, nrow)
+        y, x = padding + r * (h + padding), padding + col * (w + padding)
+        grid[y : y + h, x : x + w] = arr[i]
+    return grid
+
+
+def _write(array: np.ndarray, path: Path) -> None:
+    from PIL import Image
+
+    img = Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array)
+    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
+    img.save(tmp)
+    os.replace(tmp, path)
+
+
+def save_grid(images: torch.Tensor, path: Path | str, *, nrow: int | None = None, force: bool = False) -> Path:
+    """Save images as one grid picture (written atomically)."""
+    path = check_output_path(path, force=force)
+    _write(make_grid(images, nrow), path)
+    return path
+
+
+def save_images(images: torch.Tensor, folder: Path | str, *, prefix: str = "", force: bool = False) -> list[Path]:
+    """Save one PNG per image as ``folder/<prefix>00000.png``...; nothing is overwritten
+    without ``force`` (checked for every file before any is written)."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise BadInputError(f"{folder} exists and is not a folder")
+    if not folder.exists():
+        if not folder.parent.is_dir():
+            raise BadInputError(f"output folder {folder.parent} does not exist")
+        folder.mkdir()
+    paths = [folder / f"{prefix}{i:05d}.png" for i in range(len(images))]
+    for p in paths:
+        check_output_path(p, force=force)
+    for p, arr in zip(paths, to_uint8(images)):
+        _write(arr, p)
+    return paths
+
+
+def load_image(path: Path | str, channels: int, size: int) -> torch.Tensor:
+    """Read an image file as (C, size, size) float in [0, 1]."""
+    import numpy as np
+    import torch
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise BadInputError(f"image {path} does not exist")
+    try:
+        with Image.open(path) as im:
+            arr = np.asarray(im.convert("L" if channels == 1 else "RGB").resize((size, size)), np.float32)
+    except (UnidentifiedImageError, OSError) as err:
+        raise BadInputError(f"cannot read image {path}: {err}") from None
+    arr = arr[None] if channels == 1 else arr.transpose(2, 0, 1)
+    return torch.from_numpy(arr / 255.0)

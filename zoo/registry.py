@@ -1,0 +1,201 @@
+"""The registry: metadata of every model and sampler the installed plugins register.
+
+Registration is metadata only. A spec names its factory by a dotted path
+(``"package.module:callable"``) that is imported on ``load``/``create``, never
+while listing, so ``zoo list`` runs without importing torch.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from zoo.errors import DuplicateModelError, PluginError, UnknownModelError
+
+FAMILIES = ("autoencoder", "gan", "diffusion", "autoregressive")
+CAPABILITIES = ("generator", "encoder", "conditional", "likelihood", "translation", "interpolation")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a plugin says about one model: everything ``zoo list`` and ``zoo info`` show.
+
+    An entry without weights is an architecture to train (``zoo.create(id)``); an
+    entry with weights is a pretrained model (``zoo.load(id)``).
+
+    Attributes:
+        id: Unique name, lower case with dashes (``"dcgan-fashion"``).
+        factory: Dotted path ``"module:callable"``; the callable takes the config
+            keyword arguments and returns the model (a ``zoo.Generator``).
+        family: One of ``FAMILIES``.
+        capabilities: Subset of ``CAPABILITIES`` (``"generator"`` for every model).
+        image_shape: ``(C, H, W)`` of the images the model makes.
+        arch: The architecture id this model is an instance of (itself if empty).
+        config: Keyword arguments for ``factory`` (the architecture's hyperparameters).
+        trainer: Dotted path of the training step class, for ``zoo train``.
+        aliases: Other names that resolve to this id.
+        dataset: Data the weights were trained on ("" for an untrained architecture).
+        classes: Class names, for conditional models and for display.
+        paper: Citation or URL of the paper.
+        license: License of the weights (or the code, for an architecture).
+        weights: ``"bundled"`` (a folder under ``model_cards/``), ``"hub"`` or ``"none"``.
+        path: Folder holding the weights, for plugins that ship their own.
+        hub_repo: Hugging Face Hub repo id, ``hub_revision`` the pinned commit and
+            ``hub_sha256`` the digest of the weights file there.
+        hub_weights_file: Name of the weights file in the Hub repo.
+        samplers: Ids of the samplers this model accepts (diffusion, autoregressive).
+        description: One line for ``zoo info``.
+        test_config: A tiny config (overriding ``config``) for the shared contract tests,
+            which build and check every registered architecture in seconds.
+        plugin: Filled in by the plugin manager: the plugin that registered it.
+    """
+
+    id: str
+    factory: str
+    family: str
+    capabilities: tuple[str, ...] = ("generator",)
+    image_shape: tuple[int, int, int] = (1, 28, 28)
+    arch: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    trainer: str = ""
+    aliases: tuple[str, ...] = ()
+    dataset: str = ""
+    classes: tuple[str, ...] = ()
+    paper: str = ""
+    license: str = ""
+    weights: str = "none"
+    path: str = ""
+    hub_repo: str = ""
+    hub_revision: str = ""
+    hub_sha256: str = ""
+    hub_weights_file: str = "model.safetensors"
+    samplers: tuple[str, ...] = ()
+    description: str = ""
+    test_config: dict[str, Any] = field(default_factory=dict)
+    plugin: str = ""
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.family not in FAMILIES:
+            problems.append(f"family '{self.family}' is not one of {', '.join(FAMILIES)}")
+        unknown = set(self.capabilities) - set(CAPABILITIES)
+        if unknown:
+            problems.append(f"unknown capabilities {sorted(unknown)}")
+        if ":" not in self.factory:
+            problems.append(f"factory '{self.factory}' is not 'module:callable'")
+        if self.weights not in ("bundled", "hub", "none"):
+            problems.append(f"weights '{self.weights}' is not bundled, hub or none")
+        if self.weights == "hub" and not self.hub_repo:
+            problems.append("weights='hub' needs hub_repo")
+        if problems:
+            raise PluginError(f"model spec '{self.id}': " + "; ".join(problems))
+
+    @property
+    def architecture(self) -> str:
+        return self.arch or self.id
+
+    @property
+    def pretrained(self) -> bool:
+        return self.weights != "none"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SamplerSpec:
+    """A sampling procedure (DDPM ancestral, DDIM, ...), usable by any model whose
+    family it names.
+
+    Attributes:
+        id: Unique name (``"ddim"``).
+        factory: Dotted path ``"module:callable"`` returning the sampler object.
+        families: Families whose networks this sampler can drive.
+        description: One line for ``zoo info``.
+        plugin: Filled in by the plugin manager.
+    """
+
+    id: str
+    factory: str
+    families: tuple[str, ...] = ("diffusion",)
+    description: str = ""
+    plugin: str = ""
+
+
+def import_object(path: str) -> Any:
+    """Import ``"package.module:attr"`` and return the attribute."""
+    module_name, _, attr = path.partition(":")
+    module = importlib.import_module(module_name)
+    try:
+        obj: Any = module
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except AttributeError as err:
+        raise PluginError(f"'{path}' names nothing: {err}") from None
+    return obj
+
+
+class Registry:
+    """Models and samplers by id; aliases resolve to ids; duplicates are refused."""
+
+    def __init__(self) -> None:
+        self.models: dict[str, ModelSpec] = {}
+        self.samplers: dict[str, SamplerSpec] = {}
+        self._aliases: dict[str, str] = {}
+
+    def add_model(self, spec: ModelSpec) -> None:
+        for name in (spec.id, *spec.aliases):
+            owner_id = self._aliases.get(name)
+            if owner_id is not None:
+                owner = self.models[owner_id]
+                raise DuplicateModelError(
+                    f"model id '{name}' is claimed by two plugins: "
+                    f"'{owner.plugin}' ({owner_id}) and '{spec.plugin}' ({spec.id})"
+                )
+        self.models[spec.id] = spec
+        for name in (spec.id, *spec.aliases):
+            self._aliases[name] = spec.id
+
+    def add_sampler(self, spec: SamplerSpec) -> None:
+        if spec.id in self.samplers:
+            owner = self.samplers[spec.id]
+            raise DuplicateModelError(
+                f"sampler id '{spec.id}' is claimed by two plugins: "
+                f"'{owner.plugin}' and '{spec.plugin}'"
+            )
+        self.samplers[spec.id] = spec
+
+    def get(self, name: str) -> ModelSpec:
+        key = self._aliases.get(name) or self._aliases.get(name.lower())
+        if key is None:
+            raise UnknownModelError(name, self._aliases)
+        return self.models[key]
+
+    def get_sampler(self, name: str) -> SamplerSpec:
+        if name not in self.samplers:
+            raise UnknownModelError(name, self.samplers, what="sampler")
+        return self.samplers[name]
+
+    def filter(
+        self,
+        pattern: str | None = None,
+        *,
+        family: str | None = None,
+        pretrained: bool | None = None,
+    ) -> list[ModelSpec]:
+        """Specs sorted by id, filtered by a wildcard pattern (matched against id and
+        aliases), a family and whether weights exist."""
+        out = []
+        for spec in sorted(self.models.values(), key=lambda s: s.id):
+            if pattern and not any(
+                fnmatch.fnmatchcase(n, pattern.lower()) for n in (spec.id, *spec.aliases)
+            ):
+                continue
+            if family and spec.family != family:
+                continue
+            if pretrained is not None and spec.pretrained != pretrained:
+                continue
+            out.append(spec)
+        return out
