@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import zoo
-from zoo.interfaces import Encoder, Generator
+from zoo.interfaces import Encoder, Generator, Likelihood
 from zoo.weights import save_model_folder
 
 from .conftest import architecture_ids
@@ -56,6 +56,10 @@ def test_capabilities_match_the_type(arch):
     model, spec = tiny(arch), zoo.model_spec(arch)
     assert ("encoder" in spec.capabilities) == isinstance(model, Encoder)
     assert ("conditional" in spec.capabilities) == model.conditional
+    assert ("likelihood" in spec.capabilities) == isinstance(model, Likelihood)
+    if isinstance(model, Likelihood):
+        x = model.sample(2, seed=0)
+        assert model.log_prob(x).shape == (2,)
     if "interpolation" in spec.capabilities:
         strip = model.interpolate(0, 1, num_steps=4)
         assert strip.shape == (4, *spec.image_shape)

@@ -262,6 +262,111 @@ def interpolate(model_id: str, seeds: tuple[int, int] | None, image_paths: tuple
     _write_images(torch.as_tensor(strip), output, None, force, nrow=steps)
 
 
+# --------------------------------------------------------------------------- evaluation
+
+SCORE_ROWS = (("fd", "fd"), ("kid", "kid"), ("precision", "precision"), ("recall", "recall"),
+              ("density", "density"), ("coverage", "coverage"), ("class_acc", "class-acc"), ("bpd", "bits/dim"),
+              ("fid", "fid (Inception)"))
+eval_options = [
+    click.option("--metrics", default="fd,kid,pr", show_default=True,
+                 help="Comma-separated: fd, kid, pr, dc, class-acc, bpd, fid."),
+    click.option("--num-samples", default=10_000, show_default=True, type=int),
+    click.option("--seed", default=0, show_default=True, type=int),
+    click.option("--batch-size", default=500, show_default=True, type=int),
+    click.option("--inception-weights", type=click.Path(), help="Local Inception weights file, for fid."),
+    device_option,
+]
+
+
+def _with_options(options: list[Any]) -> Any:
+    def decorate(f: Any) -> Any:
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return decorate
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4f}" if abs(value) < 100 else f"{value:.1f}"
+
+
+@cli.command("eval")
+@click.argument("model_id")
+@_with_options(eval_options)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: scores, 'floor', reference, time.")
+def eval_cmd(model_id: str, metrics: str, num_samples: int, seed: int, batch_size: int,
+             inception_weights: str | None, device: str | None, as_json: bool) -> None:
+    """Score a model's samples against Fashion-MNIST, with the real-vs-real floor beside each score."""
+    from zoo.metrics.evaluate import evaluate, parse_metrics
+
+    result = evaluate(model_id, parse_metrics(metrics), num_samples=num_samples, seed=seed, batch_size=batch_size,
+                      device=device, inception_weights=inception_weights)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    click.echo(f"model      {result.model}  ({result.num_samples} samples, seed {result.seed})")
+    if result.reference:
+        click.echo(f"reference  {result.reference}")
+        click.echo(f"features   {result.extractor}")
+    click.echo(f"\n{'metric':16} {'score':>10} {'floor (test vs train)':>22}")
+    for key, label in SCORE_ROWS:
+        if key in result.scores:
+            click.echo(f"{label:16} {_fmt(result.scores[key]):>10} {_fmt(result.floor.get(key)):>22}")
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"\ntime {result.seconds:.1f} s")
+
+
+@cli.command()
+@click.argument("model_ids", nargs=-1)
+@_with_options(eval_options)
+@click.option("--plot", type=click.Path(), help="Write a bar chart of the first metric to this PNG.")
+@click.option("--json", "as_json", is_flag=True)
+@force_option
+def compare(model_ids: tuple[str, ...], metrics: str, num_samples: int, seed: int, batch_size: int,
+            inception_weights: str | None, device: str | None, plot: str | None, as_json: bool, force: bool) -> None:
+    """Evaluate several models against the same reference and print a leaderboard (all pretrained
+    models when no MODEL_IDS are given)."""
+    from zoo.metrics.evaluate import evaluate, parse_metrics
+    from zoo.plugins import get_registry
+
+    names = parse_metrics(metrics)
+    if plot:
+        from zoo.images import check_output_path
+
+        check_output_path(plot, force=force)
+    ids = list(model_ids) or [s.id for s in get_registry().filter(pretrained=True) if s.image_shape == (1, 28, 28)]
+    if not ids:
+        raise BadInputError("no models to compare")
+    results = [evaluate(i, names, num_samples=num_samples, seed=seed, batch_size=batch_size, device=device,
+                        inception_weights=inception_weights) for i in ids]
+    keys = [k for k, _ in SCORE_ROWS if any(k in r.scores for r in results)]
+    lower_is_better = {"fd", "kid", "bpd", "fid"}
+    rank_key = keys[0]
+    results.sort(key=lambda r: r.scores[rank_key] * (1 if rank_key in lower_is_better else -1))
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in results], indent=2))
+    else:
+        labels = dict(SCORE_ROWS)
+        click.echo(f"{'rank':4} {'model':20} " + " ".join(f"{labels[k]:>10}" for k in keys))
+        for rank, r in enumerate(results, 1):
+            click.echo(f"{rank:<4} {r.model:20} " + " ".join(f"{_fmt(r.scores.get(k)):>10}" for k in keys))
+        floor = results[0].floor
+        if floor:
+            click.echo(f"{'':4} {'(real test vs train)':20} " + " ".join(f"{_fmt(floor.get(k)):>10}" for k in keys))
+        click.echo(f"\n{num_samples} samples each, seed {seed}; sorted by {labels[rank_key]}")
+    if plot:
+        from zoo.images import bar_chart
+
+        path = bar_chart([(r.model, r.scores[rank_key]) for r in results], f"{dict(SCORE_ROWS)[rank_key]} "
+                         f"({'lower' if rank_key in lower_is_better else 'higher'} is better)", plot,
+                         floor=results[0].floor.get(rank_key), force=force)
+        click.echo(f"wrote {path}")
+
+
 # --------------------------------------------------------------------------- weights
 
 

@@ -102,3 +102,33 @@ def load_image(path: Path | str, channels: int, size: int) -> torch.Tensor:
         raise BadInputError(f"cannot read image {path}: {err}") from None
     arr = arr[None] if channels == 1 else arr.transpose(2, 0, 1)
     return torch.from_numpy(arr / 255.0)
+
+
+def bar_chart(
+    bars: list[tuple[str, float]], title: str, path: Path | str, *, floor: float | None = None, force: bool = False
+) -> Path:
+    """A horizontal bar chart as a PNG (PIL only), with an optional dashed floor line."""
+    from PIL import Image, ImageDraw
+
+    path = check_output_path(path, force=force)
+    label_w, bar_w, row_h, top = 170, 360, 28, 40
+    width, height = label_w + bar_w + 90, top + row_h * len(bars) + 20
+    img = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(img)
+    draw.text((10, 12), title, fill="black")
+    top_value = max([v for _, v in bars] + [floor or 0.0]) or 1.0
+    for i, (name, value) in enumerate(bars):
+        y = top + i * row_h
+        draw.text((10, y + 7), name[:26], fill="black")
+        length = int(bar_w * max(value, 0.0) / top_value)
+        draw.rectangle([label_w, y + 4, label_w + length, y + row_h - 6], fill=(70, 110, 180))
+        draw.text((label_w + length + 6, y + 7), f"{value:.4g}", fill="black")
+    if floor is not None:
+        x = label_w + int(bar_w * max(floor, 0.0) / top_value)
+        for y in range(top, height - 16, 8):
+            draw.line([(x, y), (x, y + 4)], fill=(200, 40, 40), width=2)
+        draw.text((x + 4, height - 16), f"real floor {floor:.3g}", fill=(200, 40, 40))
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    img.save(tmp)
+    os.replace(tmp, path)
+    return path

@@ -234,6 +234,20 @@ class Sampler(ABC):
         """
 
 
+class Likelihood(ABC):
+    """A model that scores images: ``log_prob`` in nats per image of 8-bit data.
+
+    ``exact_likelihood`` is False where ``log_prob`` is a lower bound (a VAE's ELBO);
+    then bits/dim computed from it is an upper bound.
+    """
+
+    exact_likelihood: bool = True
+
+    @abstractmethod
+    def log_prob(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """log p(x) (or its lower bound) in nats for images ``(B, C, H, W)`` in ``[0, 1]``; ``(B,)``."""
+
+
 def bits_per_dim(nll_nats: torch.Tensor, num_dims: int) -> torch.Tensor:
     """Convert a negative log-likelihood in nats per image to bits per dimension."""
     return nll_nats / (num_dims * math.log(2))

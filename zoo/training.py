@@ -239,7 +239,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str = "", progress
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.perf_counter()
         bar = tqdm(total=steps_per_epoch, initial=max(skip, 0), desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                   disable=not main if progress is None else not progress, leave=False)
+                   disable=(None if main else True) if progress is None else not progress, leave=False)
         bare.train()
         for i, (x, y) in enumerate(loader):
             if i < skip:

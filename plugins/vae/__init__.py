@@ -3,7 +3,7 @@
 from zoo import ModelSpec, hookimpl
 
 PAPER = "Kingma & Welling, Auto-Encoding Variational Bayes, ICLR 2014. arXiv:1312.6114"
-CAPABILITIES = ("generator", "encoder", "interpolation")
+CAPABILITIES = ("generator", "encoder", "likelihood", "interpolation")
 
 
 @hookimpl

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zoo.interfaces import Encoder, LatentGenerator
+from zoo.interfaces import Encoder, LatentGenerator, Likelihood
 
 
 def discretized_logistic_log_prob(x: torch.Tensor, mean: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
@@ -36,7 +36,9 @@ def discretized_logistic_log_prob(x: torch.Tensor, mean: torch.Tensor, log_scale
     return torch.where(x < -0.999, log_cdf_plus, torch.where(x > 0.999, log_one_minus_cdf_min, log_mid))
 
 
-class VAE(LatentGenerator, Encoder):
+class VAE(LatentGenerator, Encoder, Likelihood):
+    exact_likelihood = False  # log_prob is the ELBO, a lower bound
+
     def __init__(self, z_dim: int = 16, base_channels: int = 32, hidden_dim: int = 256,
                  image_size: int = 28, in_channels: int = 1) -> None:
         super().__init__()
@@ -92,6 +94,10 @@ class VAE(LatentGenerator, Encoder):
         recon = -discretized_logistic_log_prob(x, mean, log_scale).flatten(1).sum(1)
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)  # closed form, Appendix B
         return {"nll_bound": recon + kl, "recon": recon, "kl": kl}
+
+    def log_prob(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The ELBO (one posterior sample), a lower bound on log p(x); (B,) nats."""
+        return -self.neg_elbo(images.to(self.device, self.dtype), generator)["nll_bound"]
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.neg_elbo(images)

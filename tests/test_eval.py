@@ -1,0 +1,132 @@
+"""`zoo eval` and `zoo compare`: the maths checked against known answers, the command on
+tiny data with a random-weight classifier, and each kind of bad input."""
+
+from __future__ import annotations
+
+import json
+import types
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+import zoo
+from zoo import ModelSpec, hookimpl
+from zoo.cli import cli
+from zoo.metrics import quality
+from zoo.weights import save_model_folder
+
+
+def gaussians(n=2000, d=6, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, d, generator=g), torch.randn(n, d, generator=g)
+
+
+def test_frechet_distance_of_a_set_with_itself_is_zero():
+    a, _ = gaussians()
+    assert quality.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_frechet_distance_matches_the_closed_form_for_gaussians():
+    # N(m1, s1² I) vs N(m2, s2² I) in d dims: ||m1 - m2||² + d (s1 - s2)²
+    a, b = gaussians(n=20000, d=4)
+    fd = quality.frechet_distance(a * 2.0 + 1.0, b * 0.5)
+    assert fd == pytest.approx(4 * 1.0 + 4 * 1.5**2, rel=0.03)
+
+
+def test_kid_is_near_zero_for_one_distribution_and_large_for_two():
+    a, b = gaussians()
+    same, _ = quality.kernel_distance(a, b, subset_size=500)
+    far, _ = quality.kernel_distance(a, b + 2, subset_size=500)
+    assert abs(same) < 0.05 < far
+
+
+def test_precision_recall_density_coverage_of_a_set_with_itself():
+    a, b = gaussians()
+    assert quality.precision_recall(a, a) == (1.0, 1.0)
+    density, coverage = quality.density_coverage(b, a)
+    assert 0.8 < density < 1.2 and coverage > 0.9
+    p_far, r_far = quality.precision_recall(a + 10, a)
+    assert p_far == 0.0 and r_far == 0.0
+
+
+@pytest.fixture
+def eval_env(tmp_path, tiny_fashion, monkeypatch, register_plugin):
+    """Tiny Fashion-MNIST, a random-weight classifier folder, an empty feature cache, and a
+    tiny pretrained VAE registered as 'tiny-eval'."""
+    from zoo.metrics import classifier as C
+
+    monkeypatch.setenv("ZOO_DATA", str(tiny_fashion))
+    monkeypatch.setenv("ZOO_CACHE", str(tmp_path / "cache"))
+    torch.manual_seed(0)
+    folder = tmp_path / "clf"
+    folder.mkdir()
+    model = C.FashionClassifier()
+    from safetensors.torch import save_file
+
+    save_file(model.state_dict(), str(folder / "model.safetensors"))
+    (folder / "config.json").write_text(json.dumps({"architecture": C.CLASSIFIER_ID, **model.config}))
+    monkeypatch.setattr(C, "classifier_folder", lambda: folder)
+    vae = tmp_path / "tiny-eval"
+    save_model_folder(zoo.create("vae", **zoo.model_spec("vae").test_config), vae)
+
+    @hookimpl
+    def register_models(register):
+        register(ModelSpec(id="tiny-eval", arch="vae", factory="zoo_plugins.vae.model:VAE", family="autoencoder",
+                           capabilities=("generator", "encoder", "likelihood"), weights="bundled", path=str(vae)))
+        register(ModelSpec(id="tiny-gan", arch="dcgan", factory="zoo_plugins.dcgan.model:DCGAN", family="gan",
+                           weights="bundled", path=str(gan)))
+
+    gan = tmp_path / "tiny-gan"
+    save_model_folder(zoo.create("dcgan", **zoo.model_spec("dcgan").test_config), gan)
+    register_plugin(types.SimpleNamespace(register_models=register_models), "eval-plugin")
+    return tmp_path
+
+
+def test_eval_json_has_scores_floor_and_reference(eval_env):
+    args = ["eval", "tiny-eval", "--metrics", "fd,kid,pr,dc,bpd", "--num-samples", "20", "--json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    for key in ("fd", "kid", "precision", "recall", "density", "coverage", "bpd"):
+        assert np.isfinite(out[key]), key
+    assert set(out["floor"]) >= {"fd", "kid", "precision", "recall"}
+    assert "train" in out["reference"] and out["seconds"] > 0
+    assert any("upper bound" in n for n in out["notes"])
+    # the reference features were cached; a second run reuses them and gives the same numbers
+    assert len(list((eval_env / "cache" / "features").glob("*.safetensors"))) == 1
+    again = json.loads(CliRunner().invoke(cli, args).output)
+    assert again["fd"] == out["fd"] and again["floor"] == out["floor"]
+
+
+def test_eval_table_and_compare_with_plot(eval_env):
+    result = CliRunner().invoke(cli, ["eval", "tiny-gan", "--num-samples", "16"])
+    assert result.exit_code == 0, result.output
+    assert "floor (test vs train)" in result.output and "precision" in result.output
+    plot = eval_env / "bars.png"
+    result = CliRunner().invoke(cli, ["compare", "tiny-gan", "tiny-eval", "--metrics", "fd", "--num-samples", "16",
+                                      "--plot", str(plot)])
+    assert result.exit_code == 0, result.output
+    assert "rank" in result.output and "(real test vs train)" in result.output
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--metrics", "fd,bogus"], "unknown metric bogus"),
+    (["--num-samples", "1"], "above 1"),
+    (["--metrics", "bpd"], "no log_prob"),
+    (["--metrics", "class-acc"], "not class-conditional"),
+    (["--metrics", "fid"], "--inception-weights"),
+    (["--metrics", "fid", "--inception-weights", "/nonexistent/pt_inception.pth"], "does not exist"),
+])
+def test_eval_bad_input(eval_env, args, message):
+    result = CliRunner().invoke(cli, ["eval", "tiny-gan", "--num-samples", "8", *args])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert message in result.output
+
+
+def test_eval_without_reference_data(eval_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("ZOO_DATA", str(tmp_path / "absent"))
+    result = CliRunner().invoke(cli, ["eval", "tiny-gan", "--num-samples", "8"])
+    assert result.exit_code == 1 and "reference data" in result.output and "apt-get install" in result.output
