@@ -130,3 +130,30 @@ def test_eval_without_reference_data(eval_env, monkeypatch, tmp_path):
     monkeypatch.setenv("ZOO_DATA", str(tmp_path / "absent"))
     result = CliRunner().invoke(cli, ["eval", "tiny-gan", "--num-samples", "8"])
     assert result.exit_code == 1 and "reference data" in result.output and "apt-get install" in result.output
+
+
+def test_fid_reads_the_local_weights_file_through_torch_fidelity(eval_env, monkeypatch):
+    import torch_fidelity
+
+    weights = eval_env / "pt_inception.pth"
+    torch.save({"conv.weight": torch.zeros(1)}, weights)
+    seen = {}
+
+    def calculate_metrics(**kwargs):
+        seen.update(kwargs)
+        return {"frechet_inception_distance": 12.5}
+
+    monkeypatch.setattr(torch_fidelity, "calculate_metrics", calculate_metrics)
+    args = ["eval", "tiny-gan", "--metrics", "fid", "--inception-weights", str(weights), "--num-samples", "8", "--json"]
+    out = json.loads(CliRunner().invoke(cli, args).output)
+    assert out["fid"] == 12.5 and seen["feature_extractor_weights_path"] == str(weights)
+    assert seen["input1"][0].dtype == torch.uint8 and tuple(seen["input1"][0].shape) == (3, 28, 28)
+    assert len(seen["input1"]) == 8 and len(seen["input2"]) == 32  # the test split of the tiny data
+
+
+def test_fid_refuses_a_weights_file_that_would_run_code(eval_env):
+    weights = eval_env / "evil.pth"
+    torch.save({"f": print}, weights)  # a pickled function: weights_only loading refuses it
+    result = CliRunner().invoke(cli, ["eval", "tiny-gan", "--metrics", "fid", "--inception-weights", str(weights),
+                                      "--num-samples", "8"])
+    assert result.exit_code == 1 and "refusing" in result.output

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from zoo.registry import ModelSpec
@@ -24,6 +25,7 @@ class Measurement:
     command: str
     unit: str = ""
     hardware: str = ""
+    tolerance: str = ""  # how close a rerun of the command lands, e.g. "±1%"
 
 
 def _yaml_list(key: str, items: Sequence[str]) -> str:
@@ -81,10 +83,11 @@ def render_card(
         "",
     ]
     if measurements:
-        lines += ["## Evaluation", "", "| metric | value | command |", "| --- | --- | --- |"]
+        lines += ["## Evaluation", "", "| metric | value | rerun tolerance | command |", "| --- | --- | --- | --- |"]
         for m in measurements:
             value = f"{m.value:.4g}" if isinstance(m.value, float) else str(m.value)
-            lines.append(f"| {m.name} | {value} {m.unit} | `{m.command}` |")
+            unit = f" {m.unit}" if m.unit else ""
+            lines.append(f"| {m.name} | {value}{unit} | {m.tolerance or '-'} | `{m.command}` |")
         hw = {m.hardware for m in measurements if m.hardware}
         if hw:
             lines += ["", f"Measured on: {'; '.join(sorted(hw))}."]
@@ -94,3 +97,51 @@ def render_card(
     if reference:
         lines += ["## Reference", "", reference.strip(), ""]
     return front + "\n".join(lines)
+
+
+def eval_measurements(model_id: str, metrics: Sequence[str], num_samples: int, seed: int = 0,
+                      tolerance: str = "±2%") -> list[Measurement]:
+    """Run ``zoo eval`` in-process and turn each score into a Measurement carrying the
+    exact command that reproduces it (and the real-vs-real floor as its own row)."""
+    import torch
+
+    from zoo.metrics.evaluate import evaluate
+    from zoo.training import hardware_description
+
+    result = evaluate(model_id, list(metrics), num_samples=num_samples, seed=seed)
+    command = f"zoo eval {model_id} --metrics {','.join(metrics)} --num-samples {num_samples} --seed {seed}"
+    hardware = hardware_description(torch.device("cpu"))
+    labels = {"fd": "FD", "kid": "KID", "precision": "precision", "recall": "recall", "density": "density",
+              "coverage": "coverage", "bpd": "bits/dim", "nll_nats": "NLL (nats/image)", "class_acc": "class accuracy"}
+    rows = []
+    for key, label in labels.items():
+        if key in result.scores:
+            suffix = f" ({num_samples:,} samples)" if key not in ("bpd", "nll_nats") else " (test split)"
+            rows.append(Measurement(label + suffix, float(result.scores[key]), command, tolerance=tolerance,
+                                    hardware=hardware))
+            if key in result.floor:
+                rows.append(Measurement(f"{label}{suffix}, real test vs train floor", float(result.floor[key]),
+                                        command, tolerance=tolerance, hardware=hardware))
+    return rows
+
+
+def release(run_model: str | Path, model_id: str, dest: str | Path, *, measurements: Sequence[Measurement] = (),
+            notes: str = "", reference: str = "", half: bool = True) -> Path:
+    """Turn a training run's exported folder into a release folder: fp16 weights (when
+    ``half``), config, a 64-image grid drawn from the released weights, and the card."""
+    import zoo
+    from zoo.images import save_grid
+    from zoo.weights import save_model_folder
+
+    run_model, dest = Path(run_model), Path(dest)
+    training = json.loads((run_model / "training.json").read_text())
+    model = zoo.load_folder(run_model)
+    training["config"] = {k: v for k, v in model.zoo_config.items() if k not in ("architecture", "zoo_version")}
+    save_model_folder(model, dest, half=half)
+    released = zoo.load_folder(dest)
+    save_grid(released.sample(64, seed=0), dest / "samples.png", nrow=8, force=True)
+    (dest / "training.json").write_text(json.dumps(training, indent=2) + "\n")
+    spec = zoo.model_spec(model_id)
+    card = render_card(spec, training, measurements, notes=notes, reference=reference)
+    (dest / "README.md").write_text(card)
+    return dest

@@ -218,8 +218,17 @@ class _UInt8RGB(torch.utils.data.Dataset):
 
 def inception_fid(model: Any, weights: str, num_samples: int, seed: int, batch_size: int,
                   test_images: torch.Tensor) -> float:
-    """Inception FID through torch-fidelity, reading the given local weights file."""
+    """Inception FID through torch-fidelity, reading the given local weights file.
+
+    torch-fidelity unpickles that file; it is first opened with ``weights_only=True``,
+    which refuses anything but tensors and plain containers, so no code can run.
+    """
     import torch_fidelity
+
+    try:
+        torch.load(weights, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise BadInputError(f"{weights} is not a plain Inception state dict; refusing to unpickle it ({err})") from None
 
     fake = model.sample(num_samples, seed=seed, batch_size=batch_size)
     out = torch_fidelity.calculate_metrics(
