@@ -124,3 +124,27 @@ def test_list_json_is_machine_readable():
     rows = json.loads(CliRunner().invoke(cli, ["list", "--json"]).output)
     row = next(r for r in rows if r["id"] == "dcgan-fashion")
     assert row["family"] == "gan" and row["image_shape"] == [1, 28, 28] and row["plugin"] == "dcgan"
+
+
+def test_a_plugin_adds_a_command_and_a_broken_one_is_skipped(register_plugin):
+    import click
+
+    @hookimpl
+    def register_commands(cli):
+        @cli.command()
+        def hello():
+            """Say hello."""
+            click.echo("hello from a plugin")
+
+    @hookimpl(specname="register_commands")
+    def broken(cli):
+        raise RuntimeError("no commands today")
+
+    register_plugin(types.SimpleNamespace(register_commands=register_commands), "greeter")
+    register_plugin(types.SimpleNamespace(broken=broken), "grumpy")
+    try:
+        plugins.call_each("register_commands", cli=cli)
+        assert CliRunner().invoke(cli, ["hello"]).output == "hello from a plugin\n"
+        assert any(f.name == "grumpy" and f.stage == "register_commands" for f in plugins.failures)
+    finally:
+        cli.commands.pop("hello", None)

@@ -186,17 +186,22 @@ def _check_outputs(output: str | None, out_dir: str | None, force: bool) -> None
 @click.option("--nrow", type=int, default=None, help="Images per grid row.")
 @click.option("--label", "labels", multiple=True, help="Class name or index (conditional models); repeatable.")
 @click.option("--batch-size", default=256, show_default=True, type=int)
+@click.option("--sampler", default=None, help="Sampling procedure (diffusion models: ddpm, ddim, ...).")
+@click.option("--steps", default=None, type=int, help="Sampler steps.")
+@click.option("--eta", default=None, type=float, help="DDIM noise scale in [0, 1].")
 @device_option
 @force_option
 def sample(model_id: str, n: int, seed: int | None, output: str | None, out_dir: str | None,
-           nrow: int | None, labels: tuple[str, ...], batch_size: int, device: str | None, force: bool) -> None:
+           nrow: int | None, labels: tuple[str, ...], batch_size: int, sampler: str | None, steps: int | None,
+           eta: float | None, device: str | None, force: bool) -> None:
     """Draw images from a pretrained model."""
     from zoo.interfaces import check_count
 
     check_count(n)
     _check_outputs(output, out_dir, force)
+    options = {k: v for k, v in (("sampler", sampler), ("steps", steps), ("eta", eta)) if v is not None}
     model = _load(model_id, device)
-    images = model.sample(n, seed=seed, labels=list(labels) or None, batch_size=batch_size)
+    images = model.sample(n, seed=seed, labels=list(labels) or None, batch_size=batch_size, **options)
     _write_images(images, output, out_dir, force, nrow)
 
 

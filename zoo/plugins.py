@@ -30,7 +30,7 @@ class PluginFailure:
     """A plugin that was skipped, and why (one line)."""
 
     name: str
-    stage: str  # "import" or "register"
+    stage: str  # "import", "register", or the name of the hook that raised
     error: str
 
 
@@ -44,6 +44,7 @@ class PluginInfo:
 
 
 failures: list[PluginFailure] = []
+_distributions: dict[str, tuple[str, str]] = {}  # entry-point name -> (distribution, version)
 _entry_points_loaded = False
 _registry: Registry | None = None
 
@@ -78,8 +79,6 @@ def load_entry_points() -> None:
             _distributions[ep.name] = (dist.metadata["Name"], dist.version)
 
 
-_distributions: dict[str, tuple[str, str]] = {}
-
 
 def call_each(hook_name: str, **kwargs: Any) -> None:
     """Call a hook plugin by plugin, so one that raises is reported and skipped, not fatal."""
@@ -90,7 +89,7 @@ def call_each(hook_name: str, **kwargs: Any) -> None:
         try:
             impl.function(**kwargs)
         except Exception as err:
-            failures.append(PluginFailure(name, "register", f"{type(err).__name__}: {err}"))
+            failures.append(PluginFailure(name, hook_name, f"{type(err).__name__}: {err}"))
 
 
 def get_registry(*, reload: bool = False) -> Registry:
@@ -99,7 +98,7 @@ def get_registry(*, reload: bool = False) -> Registry:
     if _registry is not None and not reload:
         return _registry
     load_entry_points()
-    failures[:] = [f for f in failures if f.stage == "import"]
+    failures[:] = [f for f in failures if f.stage != "register"]  # rebuilt below
     registry = Registry()
 
     for hook_name, add in (

@@ -135,13 +135,24 @@ def train_classifier(out: Path, epochs: int = 15, batch_size: int = 128, lr: flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Train the evaluation classifier on Fashion-MNIST.")
-    parser.add_argument("--out", type=Path, required=True)
+    parser = argparse.ArgumentParser(description="Train (or --evaluate) the evaluation classifier on Fashion-MNIST.")
+    parser.add_argument("--out", type=Path, help="Folder for the trained classifier.")
+    parser.add_argument("--evaluate", type=Path, nargs="?", const=Path(""), default=None,
+                        help="Print the test accuracy of a classifier folder (default: the bundled one).")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if args.evaluate is not None:
+        from zoo.data import load_fashion_mnist
+
+        model = load_classifier(args.evaluate if str(args.evaluate) not in ("", ".") else None)
+        images, labels = load_fashion_mnist("test")
+        print(f"test accuracy {accuracy(model, images, labels):.4f} on {len(labels)} Fashion-MNIST test images")
+        return
+    if args.out is None:
+        parser.error("--out is required for training")
     print(json.dumps(train_classifier(args.out, args.epochs, args.batch_size, args.lr, args.seed), indent=2))
 
 
