@@ -262,6 +262,7 @@ def interpolate(model_id: str, seeds: tuple[int, int] | None, image_paths: tuple
 
         _require_encoder(model, model_id)
         c, h, _ = model.image_shape
+        assert image_paths is not None
         a, b = (load_image(p, c, h).to(model.device) for p in image_paths)
         strip = model.interpolate_images(a, b, steps).cpu()
     _write_images(torch.as_tensor(strip), output, None, force, nrow=steps)

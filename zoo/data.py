@@ -89,11 +89,11 @@ def load_fashion_mnist(
     if split not in _FASHION_FILES:
         raise DataError(f"unknown split '{split}' (use train or test)")
     folder = fashion_mnist_dir(path)
-    files = [_find(folder, stem) for stem in _FASHION_FILES[split]]
-    if None in files:
+    image_file, label_file = (_find(folder, stem) for stem in _FASHION_FILES[split])
+    if image_file is None or label_file is None:
         raise DataError(f"Fashion-MNIST {split} files missing in {folder}; {HOW_TO_GET_FASHION}")
-    images = torch.from_numpy(read_idx(files[0]).copy())[:, None].float() / 255.0
-    labels = torch.from_numpy(read_idx(files[1]).astype(np.int64))
+    images = torch.from_numpy(read_idx(image_file).copy())[:, None].float() / 255.0
+    labels = torch.from_numpy(read_idx(label_file).astype(np.int64))
     if len(images) != len(labels):
         raise DataError(f"{folder}: {len(images)} images but {len(labels)} labels")
     return images, labels

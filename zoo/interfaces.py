@@ -55,6 +55,8 @@ class Generator(nn.Module, ABC):
 
     image_shape: tuple[int, int, int] = (1, 28, 28)
     class_names: tuple[str, ...] = ()
+    zoo_config: dict[str, Any]  # set by zoo.create/zoo.load: what config.json holds
+    zoo_spec: Any  # set by zoo.create/zoo.load: the registered ModelSpec
 
     @property
     def device(self) -> torch.device:

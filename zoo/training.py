@@ -209,7 +209,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str = "", progress
     bare = step_fn.unwrap()
     ema = EMA(bare, cfg.ema_decay, step_fn.ema_prefix) if cfg.ema_decay > 0 else None
 
-    state = {"epoch": 0, "step": 0, "wall_time_s": 0.0, "images_seen": 0}
+    state: dict[str, Any] = {"epoch": 0, "step": 0, "wall_time_s": 0.0, "images_seen": 0}
     if resume:
         state = _read_checkpoint(ckpt, bare, ema, step_fn.optimizers)
     else:
@@ -224,7 +224,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str = "", progress
         if main:
             _write_checkpoint(ckpt, bare, ema, step_fn.optimizers, state)
 
-    def ema_model() -> nn.Module:
+    def ema_model() -> Any:
         if ema is None:
             return bare
         import copy
@@ -286,7 +286,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str = "", progress
     if main:
         step_fn.on_train_end(final, images, labels)
         test_images, test_labels = _test_split(cfg.data)
-        metrics = step_fn.evaluate(final, test_images, test_labels) if test_images is not None else {}
+        has_test = test_images is not None and test_labels is not None
+        metrics = step_fn.evaluate(final, test_images, test_labels) if has_test else {}  # type: ignore[arg-type]
         run_info = {
             "command": command, "epochs": state["epoch"], "steps": state["step"],
             "batch_size": cfg.batch_size, "images_seen": state["images_seen"],

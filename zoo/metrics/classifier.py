@@ -33,7 +33,7 @@ class FashionClassifier(nn.Module):
         super().__init__()
         from timm.models.resnet import BasicBlock, ResNet
 
-        self.backbone = ResNet(BasicBlock, list(layers), num_classes=num_classes, in_chans=1,
+        self.backbone = ResNet(BasicBlock, tuple(layers), num_classes=num_classes, in_chans=1,  # type: ignore[arg-type]
                                channels=tuple(channels), stem_width=channels[0])
         self.config = {"channels": list(channels), "layers": list(layers), "num_classes": num_classes}
 

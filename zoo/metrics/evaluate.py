@@ -18,7 +18,7 @@ import torch
 
 from zoo.errors import BadInputError, DataError
 from zoo.metrics import quality
-from zoo.metrics.classifier import classifier_digest, load_classifier
+from zoo.metrics.classifier import FashionClassifier, classifier_digest, load_classifier
 
 METRICS = {
     "fd": "Fréchet distance in classifier features",
@@ -66,7 +66,7 @@ def cache_dir() -> Path:
 
 @torch.no_grad()
 def extract(
-    classifier: torch.nn.Module, images: torch.Tensor, batch_size: int = 500
+    classifier: FashionClassifier, images: torch.Tensor, batch_size: int = 500
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Penultimate features (N, D) and logits (N, 10), batched to bound memory."""
     device = next(classifier.parameters()).device
@@ -78,7 +78,7 @@ def extract(
     return torch.cat(feats), torch.cat(logits)
 
 
-def reference_features(split: str, classifier: torch.nn.Module) -> torch.Tensor:
+def reference_features(split: str, classifier: FashionClassifier) -> torch.Tensor:
     """Features of a Fashion-MNIST split, cached on disk under a key of the extractor's
     weights and the data files, so a changed classifier or data set is never mixed up."""
     import hashlib
@@ -174,7 +174,7 @@ def evaluate(
                                    labels=labels.tolist() if labels is not None else None)
         fake, fake_logits = extract(classifier, fake_images, batch_size)
         _set_scores(result.scores, metrics, fake, real, real_subset, seed)
-        if "class-acc" in metrics:
+        if "class-acc" in metrics and labels is not None:
             result.scores["class_acc"] = (fake_logits.argmax(1) == labels).float().mean().item()
         if num_samples > len(test_images):
             result.notes.append(f"floor uses all {len(test_images)} test images (fewer than {num_samples})")
@@ -197,7 +197,7 @@ def evaluate(
         if not getattr(model, "exact_likelihood", True):
             result.notes.append("bpd is an upper bound: the model's log_prob is an ELBO (one posterior sample)")
     if "fid" in metrics:
-        result.scores["fid"] = inception_fid(model, inception_weights, num_samples, seed, batch_size, test_images)
+        result.scores["fid"] = inception_fid(model, str(inception_weights), num_samples, seed, batch_size, test_images)
         result.notes.append("fid: Inception features, test split as reference; comparable in kind to published FIDs")
     result.seconds = time.perf_counter() - t0
     return result
