@@ -194,3 +194,19 @@ def test_train_resume_and_missing_data(tiny_fashion, tmp_path, monkeypatch):
 
 def test_a_model_without_weights(tmp_path):
     one_line_error(run("sample", "vae", "-o", str(tmp_path / "g.png")), "without weights", "zoo.create")
+
+
+def test_a_safetensors_header_length_that_looks_like_a_pickle_opcode_loads(tmp_path):
+    """The first byte of a safetensors file is the low byte of its header length; 0x80 must
+    not be mistaken for pickle's PROTO opcode."""
+    from safetensors.torch import save
+
+    from zoo.weights import load_state_dict
+
+    for pad in range(300):
+        data = save({"w" + "x" * pad: torch.zeros(2)})
+        if data[0] == 0x80:
+            break
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(data)
+    assert list(load_state_dict(path)) == ["w" + "x" * pad]

@@ -76,7 +76,8 @@ def resolve_folder(spec: ModelSpec, *, allow_download: bool = True) -> Path:
 def hub_folder(spec: ModelSpec, *, allow_download: bool = True) -> Path:
     """Fetch (or find in the cache) the files of ``spec.hub_repo`` at its pinned revision."""
     return fetch_hub_repo(spec.hub_repo, revision=spec.hub_revision or None, weights_file=spec.hub_weights_file,
-                          sha256=spec.hub_sha256, pull_hint=pull_command(spec), allow_download=allow_download)
+                          sha256=spec.hub_sha256, pull_hint=pull_command(spec), allow_download=allow_download,
+                          extra_files=spec.hub_extra_files)
 
 
 def fetch_hub_repo(
@@ -87,9 +88,11 @@ def fetch_hub_repo(
     sha256: str = "",
     pull_hint: str = "",
     allow_download: bool = True,
+    extra_files: tuple[str, ...] = (),
 ) -> Path:
-    """Fetch (or find in the Hugging Face cache) ``config.json`` and the weights of a Hub
-    repo through ``huggingface_hub``, check the sha256, and return the snapshot folder.
+    """Fetch (or find in the Hugging Face cache) ``config.json``, the weights and any
+    ``extra_files`` of a Hub repo through ``huggingface_hub``, check the sha256 of the
+    weights, and return the snapshot folder.
 
     Offline (``HF_HUB_OFFLINE=1``, or no network) with a file missing, the error
     names the repo and the command that fetches it. Nothing is unpickled or run.
@@ -105,7 +108,7 @@ def fetch_hub_repo(
     )
     paths = {}
     try:
-        for filename in (CONFIG_NAME, weights_file):
+        for filename in (CONFIG_NAME, weights_file, *extra_files):
             paths[filename] = Path(
                 hf_hub_download(repo, filename, revision=revision, local_files_only=not allow_download)
             )
@@ -159,8 +162,10 @@ def check_not_pickle(path: Path) -> None:
             " unpickling can run arbitrary code. Convert it with safetensors.torch.save_file"
         )
     with open(path, "rb") as f:
-        head = f.read(4)
-    if head[:1] == b"\x80" or head[:2] == b"PK":  # pickle protocol byte / torch zip archive
+        head = f.read(9)
+    if head[8:9] == b"{":  # safetensors: an 8-byte header length, then the JSON header
+        return
+    if head[:1] == b"\x80" or head[:4] == b"PK\x03\x04":  # pickle protocol opcode / torch zip archive
         raise WeightsError(
             f"{path} holds a pickle or torch archive, not safetensors; refusing to load it"
         )
