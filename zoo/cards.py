@@ -72,7 +72,7 @@ def render_card(
         "## Samples", "",
         f"![64 samples, seed 0](samples.png)  \n`zoo sample {spec.id} -n 64 --seed 0 -o samples.png`", "",
         "## Training", "",
-        f"- Command: `{training.get('command', '')}`",
+        *(f"- Command: `{c}`" for c in training.get("commands", [training.get("command", "")])),
         f"- Data: {spec.dataset} train split, {training.get('images_seen', 0):,} images seen "
         f"({training.get('epochs')} epochs, {training.get('steps')} steps of batch {training.get('batch_size')})",
         f"- Hardware: {training.get('hardware', '')}; torch {training.get('torch', '')}",
@@ -109,7 +109,10 @@ def eval_measurements(model_id: str, metrics: Sequence[str], num_samples: int, s
     from zoo.training import hardware_description
 
     result = evaluate(model_id, list(metrics), num_samples=num_samples, seed=seed)
-    command = f"zoo eval {model_id} --metrics {','.join(metrics)} --num-samples {num_samples} --seed {seed}"
+    command = f"zoo eval {model_id} --metrics {','.join(metrics)}"
+    if list(metrics) != ["bpd"]:  # bits/dim always uses the whole test split
+        command += f" --num-samples {num_samples}"
+    command += f" --seed {seed}"
     hardware = hardware_description(torch.device("cpu"))
     labels = {"fd": "FD", "kid": "KID", "precision": "precision", "recall": "recall", "density": "density",
               "coverage": "coverage", "bpd": "bits/dim", "nll_nats": "NLL (nats/image)", "class_acc": "class accuracy"}

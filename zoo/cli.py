@@ -6,7 +6,6 @@ Every ``ZooError`` becomes one line on stderr and exit status 1 (2 for usage err
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -450,9 +449,27 @@ def train(arch: str, data: str, out: str, epochs: int, batch_size: int, seed: in
                       device=device, mixed_precision=mixed_precision,
                       model_config=_parse_overrides(model_config, "--config"),
                       step_config=_parse_overrides(step_config, "--step-config"))
-    command = "zoo " + " ".join(sys.argv[1:]) if sys.argv and Path(sys.argv[0]).name == "zoo" else ""
-    export = run_training(cfg, resume=resume, command=command)
+    export = run_training(cfg, resume=resume, command=_command_line(click.get_current_context()))
     click.echo(f"exported {export}")
+
+
+def _command_line(ctx: click.Context) -> str:
+    """The command as a user would retype it: arguments, then options that differ from their defaults."""
+    import shlex
+
+    parts = ["zoo", ctx.command.name or ""]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if isinstance(param, click.Argument):
+            parts.append(shlex.quote(str(value)))
+        elif value != param.default and value not in (None, (), False):
+            flag = max(param.opts, key=len)
+            if isinstance(param, click.Option) and param.is_flag:
+                parts.append(flag)
+            else:
+                for item in value if isinstance(value, tuple) else (value,):
+                    parts += [flag, shlex.quote(str(item))]
+    return " ".join(parts)
 
 
 def main() -> None:

@@ -212,9 +212,12 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str = "", progress
     state: dict[str, Any] = {"epoch": 0, "step": 0, "wall_time_s": 0.0, "images_seen": 0}
     if resume:
         state = _read_checkpoint(ckpt, bare, ema, step_fn.optimizers)
+        run_config = json.loads((out / "train_config.json").read_text())
     else:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "train_config.json").write_text(json.dumps({**asdict(cfg), "command": command}, indent=2))
+        run_config = {**asdict(cfg), "commands": []}
+    run_config["commands"].append(command)  # every invocation, so a resumed run's history is known
+    (out / "train_config.json").write_text(json.dumps(run_config, indent=2))
     (out / "samples").mkdir(exist_ok=True)
     steps_per_epoch = len(loader)
     log = open(out / "log.jsonl", "a")
@@ -289,7 +292,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str = "", progress
         has_test = test_images is not None and test_labels is not None
         metrics = step_fn.evaluate(final, test_images, test_labels) if has_test else {}  # type: ignore[arg-type]
         run_info = {
-            "command": command, "epochs": state["epoch"], "steps": state["step"],
+            "commands": run_config["commands"], "epochs": state["epoch"], "steps": state["step"],
             "batch_size": cfg.batch_size, "images_seen": state["images_seen"],
             "wall_time_s": round(state["wall_time_s"], 1),
             "images_per_s": round(state["images_seen"] / max(state["wall_time_s"], 1e-9), 1),
