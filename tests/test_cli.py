@@ -138,6 +138,9 @@ def test_damaged_and_pickled_weights(tiny_vae, tmp_path):
     torch.save({"w": torch.zeros(2)}, weights)  # a pickle under the safetensors name
     one_line_error(run("sample", "tiny-vae", "-o", out), "pickle")
     weights.write_bytes(good)
+    (tiny_vae / "model.safetensors").unlink()
+    torch.save({"w": torch.zeros(2)}, tiny_vae / "pytorch_model.bin")
+    one_line_error(run("sample", "tiny-vae", "-o", out), "pickle", "pytorch_model.bin")
     pickle_file = tmp_path / "model.pt"
     torch.save({"w": torch.zeros(2)}, pickle_file)
     with pytest.raises(zoo.WeightsError, match="pickle"):

@@ -58,13 +58,11 @@ def pull_command(spec: ModelSpec) -> str:
 
 def resolve_folder(spec: ModelSpec, *, allow_download: bool = True) -> Path:
     """Find the folder holding ``spec``'s config and weights (see module docstring)."""
-    if spec.path:
-        folder = Path(spec.path)
-        if _is_model_folder(folder):
+    # a folder with a config is taken even without weights: loading then says what is wrong there
+    for folder in ([Path(spec.path)] if spec.path else []) + [bundled_root() / spec.id]:
+        if (folder / CONFIG_NAME).is_file():
             return folder
     bundled = bundled_root() / spec.id
-    if _is_model_folder(bundled):
-        return bundled
     if spec.hub_repo:
         return hub_folder(spec, allow_download=allow_download)
     raise WeightsError(
