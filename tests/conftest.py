@@ -42,7 +42,7 @@ def register_plugin():
     yield _register
     for name in names:
         plugins.unregister_plugin(name)
-    plugins.failures[:] = [f for f in plugins.failures if f.stage != "register"]
+    plugins.failures[:] = [f for f in plugins.failures if f.name not in names]
 
 
 @pytest.fixture

@@ -110,10 +110,12 @@ def load_folder(folder: Path | str, spec: ModelSpec | None = None) -> Generator:
     """Build a model from a model folder (config.json + model.safetensors)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise WeightsError(f"model folder {folder} does not exist")
-    for candidate in sorted(folder.iterdir()):
-        if candidate.suffix in W.PICKLE_SUFFIXES:
-            W.check_not_pickle(candidate)
+        hint = f" (for a Hub repo, use hf-hub:{folder})" if len(folder.parts) == 2 and not folder.is_absolute() else ""
+        raise WeightsError(f"model folder {folder} does not exist{hint}")
+    if not (folder / W.WEIGHTS_NAME).exists():  # only a pickle there: say why it is not loaded
+        for candidate in sorted(folder.iterdir()):
+            if candidate.suffix in W.PICKLE_SUFFIXES:
+                W.check_not_pickle(candidate)
     config = W.read_config(folder)
     architecture = config.pop("architecture")
     config.pop("zoo_version", None)
@@ -169,7 +171,11 @@ def load(
                 f"'{spec.id}' is an architecture without weights: build an untrained one with"
                 f" zoo.create('{spec.id}') and train it with `zoo train {spec.id}`"
             )
-        model = load_folder(W.resolve_folder(spec), spec)
+        folder = W.resolve_folder(spec)
+        if spec.loader:  # the plugin reads its own format (a diffusers repo, say)
+            model = import_object(spec.loader)(folder, spec)
+        else:
+            model = load_folder(folder, spec)
     if options:
         configure = getattr(model, "configure_sampling", None)
         if configure is None:

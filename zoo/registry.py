@@ -45,6 +45,10 @@ class ModelSpec:
         hub_repo: Hugging Face Hub repo id, ``hub_revision`` the pinned commit and
             ``hub_sha256`` the digest of the weights file there.
         hub_weights_file: Name of the weights file in the Hub repo.
+        hub_extra_files: Other files of the Hub repo that ``loader`` reads (fetched with the weights).
+        loader: Dotted path ``"module:callable"`` of a plugin's own loader, for weights not in the
+            zoo's folder format (a diffusers repo, say): it takes ``(folder: Path, spec)`` and
+            returns the model. Empty: ``zoo.load_folder``.
         samplers: Ids of the samplers this model accepts (diffusion, autoregressive).
         description: One line for ``zoo info``.
         test_config: A tiny config (overriding ``config``) for the shared contract tests,
@@ -71,6 +75,8 @@ class ModelSpec:
     hub_revision: str = ""
     hub_sha256: str = ""
     hub_weights_file: str = "model.safetensors"
+    hub_extra_files: tuple[str, ...] = ()
+    loader: str = ""
     samplers: tuple[str, ...] = ()
     description: str = ""
     test_config: dict[str, Any] = field(default_factory=dict)
@@ -85,6 +91,8 @@ class ModelSpec:
             problems.append(f"unknown capabilities {sorted(unknown)}")
         if ":" not in self.factory:
             problems.append(f"factory '{self.factory}' is not 'module:callable'")
+        if self.loader and ":" not in self.loader:
+            problems.append(f"loader '{self.loader}' is not 'module:callable'")
         if self.weights not in ("bundled", "hub", "none"):
             problems.append(f"weights '{self.weights}' is not bundled, hub or none")
         if self.weights == "hub" and not self.hub_repo:
