@@ -178,7 +178,7 @@ def test_train_resume_and_missing_data(tiny_fashion, tmp_path, monkeypatch):
     out = tmp_path / "run"
     cfg = ["--config", "z_dim=4", "--config", "base_channels=4", "--config", "hidden_dim=16"]
     result = run("train", "vae", "--data", str(tiny_fashion), "--out", str(out), "--epochs", "1",
-                 "--batch-size", "16", *cfg)
+                 "--batch-size", "16", "--ema-decay", "0", *cfg)
     assert result.exit_code == 0, result.output
     assert (out / "model" / "model.safetensors").is_file() and list((out / "samples").glob("*.png"))
     # a second run into the same folder is refused; --resume continues it
@@ -190,7 +190,7 @@ def test_train_resume_and_missing_data(tiny_fashion, tmp_path, monkeypatch):
     assert state["epoch"] == 2 and state["step"] == 8
     commands = json.loads((out / "model" / "training.json").read_text())["commands"]
     assert commands[0] == (f"zoo train vae --data {tiny_fashion} --out {out} --epochs 1 --batch-size 16 "
-                           "--config z_dim=4 --config base_channels=4 --config hidden_dim=16")
+                           "--ema-decay 0.0 --config z_dim=4 --config base_channels=4 --config hidden_dim=16")
     assert commands[1].endswith("--resume") and "--epochs 2" in commands[1]
     one_line_error(run("train", "vae", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r2")),
                    "unknown data set")

@@ -462,7 +462,7 @@ def _command_line(ctx: click.Context) -> str:
         value = ctx.params.get(param.name or "")
         if isinstance(param, click.Argument):
             parts.append(shlex.quote(str(value)))
-        elif value != param.default and value not in (None, (), False):
+        elif value != param.default and value is not None and value is not False and value != ():
             flag = max(param.opts, key=len)
             if isinstance(param, click.Option) and param.is_flag:
                 parts.append(flag)
