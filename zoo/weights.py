@@ -139,15 +139,26 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def read_config(folder: Path) -> dict[str, Any]:
-    path = Path(folder) / CONFIG_NAME
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from a file, with one clear WeightsError for a missing or malformed file."""
     try:
-        config = json.loads(path.read_text())
+        data = json.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise WeightsError(f"{path} is missing: a model folder needs {CONFIG_NAME}") from None
+        raise WeightsError(f"{path} is missing") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise WeightsError(f"{path} is not valid JSON: {err}") from None
-    if not isinstance(config, dict) or "architecture" not in config:
+    if not isinstance(data, dict):
+        raise WeightsError(f"{path} is not a JSON object")
+    return data
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    """The ``config.json`` of a zoo model folder; it must name an ``architecture``."""
+    path = Path(folder) / CONFIG_NAME
+    if not path.is_file():
+        raise WeightsError(f"{path} is missing: a model folder needs {CONFIG_NAME}")
+    config = read_json(path)
+    if "architecture" not in config:
         raise WeightsError(f"{path} does not name an 'architecture'")
     return config
 

@@ -9,7 +9,6 @@ JSON and safetensors are read; nothing is unpickled or executed.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -41,18 +40,6 @@ UNET_REQUIRED = {
 }
 # Old diffusers names of the attention layers (before 0.14) → today's (diffusers converts them the same way).
 ATTENTION_RENAMES = {"query": "to_q", "key": "to_k", "value": "to_v", "proj_attn": "to_out.0"}
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise WeightsError(f"{path} is missing") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise WeightsError(f"{path} is not valid JSON: {err}") from None
-    if not isinstance(data, dict):
-        raise WeightsError(f"{path} is not a JSON object")
-    return data
 
 
 def unet_config(diffusers_config: dict[str, Any], where: str = "config.json") -> dict[str, Any]:
@@ -137,8 +124,8 @@ def load_diffusers_folder(folder: Path, spec: Any) -> Any:
     folder = Path(folder)
     config = {
         **spec.config,
-        **unet_config(_read_json(folder / W.CONFIG_NAME), f"{folder / W.CONFIG_NAME}"),
-        **schedule_config(_read_json(folder / SCHEDULER_CONFIG_NAME), f"{folder / SCHEDULER_CONFIG_NAME}"),
+        **unet_config(W.read_json(folder / W.CONFIG_NAME), f"{folder / W.CONFIG_NAME}"),
+        **schedule_config(W.read_json(folder / SCHEDULER_CONFIG_NAME), f"{folder / SCHEDULER_CONFIG_NAME}"),
     }
     model = zoo.create(spec.architecture, **config)
     weights_file = folder / spec.hub_weights_file
