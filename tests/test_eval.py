@@ -157,3 +157,27 @@ def test_fid_refuses_a_weights_file_that_would_run_code(eval_env):
     result = CliRunner().invoke(cli, ["eval", "tiny-gan", "--metrics", "fid", "--inception-weights", str(weights),
                                       "--num-samples", "8"])
     assert result.exit_code == 1 and "refusing" in result.output
+
+
+def test_eval_passes_sampler_options_to_the_model(eval_env, register_plugin):
+    """`zoo eval ID --sampler ddim --steps N` scores a diffusion model at that sampler setting."""
+    folder = eval_env / "tiny-ddpm"
+    torch.manual_seed(0)
+    save_model_folder(zoo.create("ddpm", **zoo.model_spec("ddpm").test_config), folder)
+
+    @hookimpl
+    def register_models(register):
+        register(ModelSpec(id="tiny-ddpm", arch="ddpm", factory="zoo_plugins.ddpm.model:DDPM", family="diffusion",
+                           weights="bundled", path=str(folder), samplers=("ddpm", "ddim")))
+
+    register_plugin(types.SimpleNamespace(register_models=register_models), "ddpm-eval-plugin")
+    runs = {}
+    for steps in ("2", "3"):
+        result = CliRunner().invoke(cli, ["eval", "tiny-ddpm", "--metrics", "fd", "--num-samples", "8",
+                                          "--sampler", "ddim", "--steps", steps, "--json"])
+        assert result.exit_code == 0, result.output
+        runs[steps] = json.loads(result.output)
+    assert runs["2"]["sample_options"] == {"sampler": "ddim", "steps": 2}
+    assert runs["2"]["fd"] != runs["3"]["fd"]
+    bad = CliRunner().invoke(cli, ["eval", "tiny-ddpm", "--num-samples", "8", "--sampler", "nope"])
+    assert bad.exit_code == 1 and "unknown sampler" in bad.output

@@ -198,7 +198,7 @@ def sample(model_id: str, n: int, seed: int | None, output: str | None, out_dir:
 
     check_count(n)
     _check_outputs(output, out_dir, force)
-    options = {k: v for k, v in (("sampler", sampler), ("steps", steps), ("eta", eta)) if v is not None}
+    options = _sample_options(sampler, steps, eta)
     model = _load(model_id, device)
     images = model.sample(n, seed=seed, labels=list(labels) or None, batch_size=batch_size, **options)
     _write_images(images, output, out_dir, force, nrow)
@@ -279,8 +279,15 @@ eval_options = [
     click.option("--seed", default=0, show_default=True, type=int),
     click.option("--batch-size", default=500, show_default=True, type=int),
     click.option("--inception-weights", type=click.Path(), help="Local Inception weights file, for fid."),
+    click.option("--sampler", default=None, help="Sampling procedure (diffusion models: ddpm, ddim, ...)."),
+    click.option("--steps", default=None, type=int, help="Sampler steps."),
+    click.option("--eta", default=None, type=float, help="DDIM noise scale in [0, 1]."),
     device_option,
 ]
+
+
+def _sample_options(sampler: str | None, steps: int | None, eta: float | None) -> dict[str, Any]:
+    return {k: v for k, v in (("sampler", sampler), ("steps", steps), ("eta", eta)) if v is not None}
 
 
 def _with_options(options: list[Any]) -> Any:
@@ -303,16 +310,19 @@ def _fmt(value: float | None) -> str:
 @_with_options(eval_options)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: scores, 'floor', reference, time.")
 def eval_cmd(model_id: str, metrics: str, num_samples: int, seed: int, batch_size: int,
-             inception_weights: str | None, device: str | None, as_json: bool) -> None:
+             inception_weights: str | None, sampler: str | None, steps: int | None, eta: float | None,
+             device: str | None, as_json: bool) -> None:
     """Score a model's samples against Fashion-MNIST, with the real-vs-real floor beside each score."""
     from zoo.metrics.evaluate import evaluate, parse_metrics
 
     result = evaluate(model_id, parse_metrics(metrics), num_samples=num_samples, seed=seed, batch_size=batch_size,
-                      device=device, inception_weights=inception_weights)
+                      device=device, inception_weights=inception_weights,
+                      sample_options=_sample_options(sampler, steps, eta))
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
-    click.echo(f"model      {result.model}  ({result.num_samples} samples, seed {result.seed})")
+    options = "".join(f", {k} {v}" for k, v in result.sample_options.items())
+    click.echo(f"model      {result.model}  ({result.num_samples} samples, seed {result.seed}{options})")
     if result.reference:
         click.echo(f"reference  {result.reference}")
         click.echo(f"features   {result.extractor}")
@@ -332,7 +342,8 @@ def eval_cmd(model_id: str, metrics: str, num_samples: int, seed: int, batch_siz
 @click.option("--json", "as_json", is_flag=True)
 @force_option
 def compare(model_ids: tuple[str, ...], metrics: str, num_samples: int, seed: int, batch_size: int,
-            inception_weights: str | None, device: str | None, plot: str | None, as_json: bool, force: bool) -> None:
+            inception_weights: str | None, sampler: str | None, steps: int | None, eta: float | None,
+            device: str | None, plot: str | None, as_json: bool, force: bool) -> None:
     """Evaluate several models against the same reference and print a leaderboard (all pretrained
     models when no MODEL_IDS are given)."""
     from zoo.metrics.evaluate import evaluate, parse_metrics
@@ -346,8 +357,9 @@ def compare(model_ids: tuple[str, ...], metrics: str, num_samples: int, seed: in
     ids = list(model_ids) or [s.id for s in get_registry().filter(pretrained=True) if s.image_shape == (1, 28, 28)]
     if not ids:
         raise BadInputError("no models to compare")
+    options = _sample_options(sampler, steps, eta)
     results = [evaluate(i, names, num_samples=num_samples, seed=seed, batch_size=batch_size, device=device,
-                        inception_weights=inception_weights) for i in ids]
+                        inception_weights=inception_weights, sample_options=options) for i in ids]
     keys = [k for k, _ in SCORE_ROWS if any(k in r.scores for r in results)]
     lower_is_better = {"fd", "kid", "bpd", "fid"}
     rank_key = keys[0]

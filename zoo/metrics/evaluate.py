@@ -43,11 +43,12 @@ class EvalResult:
     extractor: str = ""
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    sample_options: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, **self.scores, "floor": self.floor, "num_samples": self.num_samples,
-                "seed": self.seed, "reference": self.reference, "extractor": self.extractor,
-                "seconds": round(self.seconds, 1), "notes": self.notes}
+                "seed": self.seed, "sample_options": self.sample_options, "reference": self.reference,
+                "extractor": self.extractor, "seconds": round(self.seconds, 1), "notes": self.notes}
 
 
 def parse_metrics(text: str | list[str] | tuple[str, ...]) -> list[str]:
@@ -125,9 +126,11 @@ def evaluate(
     batch_size: int = 500,
     device: str | None = None,
     inception_weights: str | None = None,
+    sample_options: dict[str, Any] | None = None,
     model: Any = None,
 ) -> EvalResult:
-    """Score a model. Args as in ``zoo eval --help``; ``model`` skips loading (for tests)."""
+    """Score a model. Args as in ``zoo eval --help``; ``sample_options`` go to ``model.sample``
+    (``sampler``, ``steps``, ``eta`` of diffusion models); ``model`` skips loading (for tests)."""
     import zoo
     from zoo.api import resolve_device
     from zoo.interfaces import Likelihood, check_count
@@ -160,7 +163,7 @@ def evaluate(
         test_images, test_labels = load_fashion_mnist("test")
     except DataError as err:
         raise DataError(f"evaluation needs the Fashion-MNIST reference data: {err}") from None
-    result = EvalResult(model_id, num_samples, seed)
+    result = EvalResult(model_id, num_samples, seed, sample_options=dict(sample_options or {}))
     feature_metrics = [m for m in metrics if m in ("fd", "kid", "pr", "dc", "class-acc")]
     if feature_metrics:
         classifier = load_classifier(device=dev)
@@ -170,7 +173,7 @@ def evaluate(
         labels = None
         if model.conditional:
             labels = torch.arange(num_samples) % len(model.class_names)
-        fake_images = model.sample(num_samples, seed=seed, batch_size=batch_size,
+        fake_images = model.sample(num_samples, seed=seed, batch_size=batch_size, **(sample_options or {}),
                                    labels=labels.tolist() if labels is not None else None)
         fake, fake_logits = extract(classifier, fake_images, batch_size)
         _set_scores(result.scores, metrics, fake, real, real_subset, seed)
@@ -197,7 +200,8 @@ def evaluate(
         if not getattr(model, "exact_likelihood", True):
             result.notes.append("bpd is an upper bound: the model's log_prob is an ELBO (one posterior sample)")
     if "fid" in metrics:
-        result.scores["fid"] = inception_fid(model, str(inception_weights), num_samples, seed, batch_size, test_images)
+        result.scores["fid"] = inception_fid(model, str(inception_weights), num_samples, seed, batch_size, test_images,
+                                             sample_options or {})
         result.notes.append("fid: Inception features, test split as reference; comparable in kind to published FIDs")
     result.seconds = time.perf_counter() - t0
     return result
@@ -217,7 +221,7 @@ class _UInt8RGB(torch.utils.data.Dataset):
 
 
 def inception_fid(model: Any, weights: str, num_samples: int, seed: int, batch_size: int,
-                  test_images: torch.Tensor) -> float:
+                  test_images: torch.Tensor, sample_options: dict[str, Any]) -> float:
     """Inception FID through torch-fidelity, reading the given local weights file.
 
     torch-fidelity unpickles that file; it is first opened with ``weights_only=True``,
@@ -230,7 +234,7 @@ def inception_fid(model: Any, weights: str, num_samples: int, seed: int, batch_s
     except Exception as err:
         raise BadInputError(f"{weights} is not a plain Inception state dict; refusing to unpickle it ({err})") from None
 
-    fake = model.sample(num_samples, seed=seed, batch_size=batch_size)
+    fake = model.sample(num_samples, seed=seed, batch_size=batch_size, **sample_options)
     out = torch_fidelity.calculate_metrics(
         input1=_UInt8RGB(fake), input2=_UInt8RGB(test_images), fid=True, batch_size=batch_size,
         feature_extractor_weights_path=weights, cuda=torch.cuda.is_available(), verbose=False, cache=False,
