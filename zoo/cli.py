@@ -76,8 +76,8 @@ def list_cmd(pattern: str | None, family: str | None, pretrained: bool, as_json:
     if as_json:
         click.echo(json.dumps([{**s.to_dict(), "weights_status": _weights_label(s)} for s in specs], indent=2))
         return
-    rows = [("id", "family", "capabilities", "dataset", "image", "weights", "plugin")]
-    rows += [(s.id, s.family, ",".join(s.capabilities), s.dataset or "-", _shape(s),
+    rows = [("id", "family", "capabilities", "samplers", "dataset", "image", "weights", "plugin")]
+    rows += [(s.id, s.family, ",".join(s.capabilities), ",".join(s.samplers) or "-", s.dataset or "-", _shape(s),
               _weights_label(s), s.plugin) for s in specs]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for i, row in enumerate(rows):
