@@ -13,7 +13,7 @@ import zoo
 from zoo.cli import cli
 from zoo.weights import bundled_root
 
-BUNDLED = ["vae-fashion", "dcgan-fashion"]
+BUNDLED = ["vae-fashion", "dcgan-fashion", "ddpm-fashion"]
 
 
 @pytest.mark.parametrize("model_id", BUNDLED)

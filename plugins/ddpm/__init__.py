@@ -27,7 +27,11 @@ def register_models(register):
         paper=PAPER, license="Apache-2.0",
         description="UNet diffusion model with swappable samplers (DDPM ancestral, DDIM).",
     ))
-    # ddpm-fashion is registered once its weights are trained and bundled under model_cards/.
+    register(ModelSpec(
+        id="ddpm-fashion", arch="ddpm", factory=FACTORY, family="diffusion", image_shape=(1, 28, 28),
+        dataset="fashion-mnist", samplers=SAMPLERS, paper=PAPER, license="Apache-2.0", weights="bundled",
+        description="DDPM (v-prediction, cosine schedule) trained on the Fashion-MNIST train split.",
+    ))
     register(ModelSpec(
         id="ddpm-cifar", arch="ddpm", factory=FACTORY, family="diffusion", image_shape=(3, 32, 32),
         config=CIFAR_CONFIG, dataset="cifar10", samplers=SAMPLERS, paper=PAPER, license="apache-2.0",
