@@ -181,3 +181,23 @@ def test_eval_passes_sampler_options_to_the_model(eval_env, register_plugin):
     assert runs["2"]["fd"] != runs["3"]["fd"]
     bad = CliRunner().invoke(cli, ["eval", "tiny-ddpm", "--num-samples", "8", "--sampler", "nope"])
     assert bad.exit_code == 1 and "unknown sampler" in bad.output
+
+
+def test_release_writes_fp16_weights_samples_and_a_card_with_commands(eval_env):
+    from zoo.cards import eval_measurements, release
+
+    run = eval_env / "run-model"
+    save_model_folder(zoo.create("vae", **zoo.model_spec("vae").test_config), run)
+    (run / "training.json").write_text(json.dumps({"commands": ["zoo train vae --out runs/x"], "epochs": 1,
+                                                   "steps": 2, "batch_size": 4, "wall_time_s": 6.0}))
+    dest = eval_env / "tiny-eval"  # the folder the 'tiny-eval' spec points at
+    release(run, "tiny-eval", dest)
+    rows = eval_measurements("tiny-eval", ["fd"], 16)
+    release(run, "tiny-eval", dest, measurements=rows, notes="- tiny")
+    from safetensors.torch import load_file
+
+    assert all(t.dtype == torch.float16 for t in load_file(str(dest / "model.safetensors")).values())
+    card = (dest / "README.md").read_text()
+    assert card.startswith("---\nlibrary_name: zoo\n") and "zoo train vae --out runs/x" in card
+    assert "`zoo eval tiny-eval --metrics fd --num-samples 16 --seed 0`" in card and "real test vs train floor" in card
+    assert (dest / "samples.png").read_bytes()[:4] == b"\x89PNG"
