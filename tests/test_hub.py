@@ -85,3 +85,25 @@ def test_sha256_mismatch_is_refused(hf_cache, hub_plugin):
 def test_pull_of_a_bundled_model_says_so():
     result = CliRunner().invoke(cli, ["pull", "vae-fashion"])
     assert result.exit_code == 1 and "no Hub repo" in result.output
+
+
+def test_no_network_without_the_offline_flag_fails_at_once(hf_cache, hub_plugin, monkeypatch):
+    import socket
+    import time
+
+    import huggingface_hub.constants as constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+
+    def no_dns(*args, **kwargs):
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    hub_plugin()
+    t0 = time.perf_counter()
+    result = CliRunner().invoke(cli, ["sample", "tiny-hub", "-o", str(hf_cache / "x.png")])
+    assert result.exit_code == 1 and "zoo pull tiny-hub" in result.output and "Traceback" not in result.output
+    assert time.perf_counter() - t0 < 10  # no half-minute of retries
+    fill_cache(hf_cache)  # with the files cached, the same call works without a network
+    assert CliRunner().invoke(cli, ["sample", "tiny-hub", "-o", str(hf_cache / "y.png")]).exit_code == 0

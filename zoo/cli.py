@@ -322,7 +322,8 @@ def eval_cmd(model_id: str, metrics: str, num_samples: int, seed: int, batch_siz
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
     options = "".join(f", {k} {v}" for k, v in result.sample_options.items())
-    click.echo(f"model      {result.model}  ({result.num_samples} samples, seed {result.seed}{options})")
+    what = f"{result.num_samples} samples, seed {result.seed}{options}" if result.reference else "test split"
+    click.echo(f"model      {result.model}  ({what})")
     if result.reference:
         click.echo(f"reference  {result.reference}")
         click.echo(f"features   {result.extractor}")

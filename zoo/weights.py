@@ -108,7 +108,8 @@ def fetch_hub_repo(
     try:
         for filename in (CONFIG_NAME, weights_file, *extra_files):
             paths[filename] = Path(
-                hf_hub_download(repo, filename, revision=revision, local_files_only=not allow_download)
+                hf_hub_download(repo, filename, revision=revision,
+                                local_files_only=not allow_download or not _hub_reachable())
             )
     except LocalEntryNotFoundError:  # a subclass of EntryNotFoundError, so caught first
         raise WeightsError(unreachable) from None
@@ -129,6 +130,24 @@ def fetch_hub_repo(
                 f" or not the pinned release; delete it and run `{pull_hint}`"
             )
     return weights.parent
+
+
+def _hub_reachable() -> bool:
+    """Whether the Hub's host resolves. Without a network huggingface_hub would retry for
+    half a minute before failing; a failed name lookup answers at once, and the cached files
+    are used (or the clear offline error given)."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    try:
+        socket.getaddrinfo(urlparse(constants.ENDPOINT).hostname or "huggingface.co", 443)
+    except OSError:
+        return False
+    return True
 
 
 def sha256_file(path: Path) -> str:
