@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from zoo.errors import BadInputError
 
@@ -55,7 +55,11 @@ def make_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -
 def _write(array: np.ndarray, path: Path) -> None:
     from PIL import Image
 
-    img = Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array)
+    _save_atomic(Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array), path)
+
+
+def _save_atomic(img: Any, path: Path) -> None:
+    """Save a PIL image to a temporary name beside ``path``, then rename: no half-written file."""
     tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
     img.save(tmp)
     os.replace(tmp, path)
@@ -128,7 +132,5 @@ def bar_chart(
         for y in range(top, height - 16, 8):
             draw.line([(x, y), (x, y + 4)], fill=(200, 40, 40), width=2)
         draw.text((x + 4, height - 16), f"real floor {floor:.3g}", fill=(200, 40, 40))
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    img.save(tmp)
-    os.replace(tmp, path)
+    _save_atomic(img, path)
     return path

@@ -1,10 +1,10 @@
 """DDPM plugin (Ho, Jain & Abbeel 2020) with swappable samplers: DDPM ancestral and DDIM."""
 
+from dataclasses import replace
+
 from zoo import ModelSpec, SamplerSpec, hookimpl
 
 PAPER = "Ho, Jain & Abbeel, Denoising Diffusion Probabilistic Models, NeurIPS 2020. arXiv:2006.11239"
-FACTORY = "zoo_plugins.ddpm.model:DDPM"
-SAMPLERS = ("ddpm", "ddim")
 # The Hub release of the paper's CIFAR-10 model, in diffusers' format (UNet2DModel + DDPMScheduler).
 CIFAR_CONFIG = {
     "image_size": 32, "in_channels": 3, "block_out_channels": [128, 256, 256, 256], "layers_per_block": 2,
@@ -14,28 +14,28 @@ CIFAR_CONFIG = {
 }
 
 
+DDPM = ModelSpec(
+    id="ddpm", factory="zoo_plugins.ddpm.model:DDPM", trainer="zoo_plugins.ddpm.train:DDPMTrainingStep",
+    family="diffusion", image_shape=(1, 28, 28), samplers=("ddpm", "ddim"),
+    # 1.6M parameters; cosine schedule (Nichol & Dhariwal 2021) with v-prediction (Salimans & Ho 2022)
+    config={"block_out_channels": [32, 64, 64], "attention_resolutions": [7], "norm_num_groups": 16,
+            "beta_schedule": "cosine", "prediction_type": "v_prediction", "sampler": "ddim", "steps": 50},
+    test_config={"block_out_channels": [8, 16], "layers_per_block": 1, "attention_resolutions": [14],
+                 "norm_num_groups": 4, "num_train_timesteps": 20, "steps": 3},
+    paper=PAPER, license="Apache-2.0",
+    description="UNet diffusion model with swappable samplers (DDPM ancestral, DDIM).",
+)
+
+
 @hookimpl
 def register_models(register):
-    register(ModelSpec(
-        id="ddpm", factory=FACTORY, trainer="zoo_plugins.ddpm.train:DDPMTrainingStep",
-        family="diffusion", image_shape=(1, 28, 28), samplers=SAMPLERS,
-        # 1.6M parameters; cosine schedule (Nichol & Dhariwal 2021) with v-prediction (Salimans & Ho 2022)
-        config={"block_out_channels": [32, 64, 64], "attention_resolutions": [7], "norm_num_groups": 16,
-                "beta_schedule": "cosine", "prediction_type": "v_prediction", "sampler": "ddim", "steps": 50},
-        test_config={"block_out_channels": [8, 16], "layers_per_block": 1, "attention_resolutions": [14],
-                     "norm_num_groups": 4, "num_train_timesteps": 20, "steps": 3},
-        paper=PAPER, license="Apache-2.0",
-        description="UNet diffusion model with swappable samplers (DDPM ancestral, DDIM).",
-    ))
-    register(ModelSpec(
-        id="ddpm-fashion", arch="ddpm", factory=FACTORY, family="diffusion", image_shape=(1, 28, 28),
-        dataset="fashion-mnist", samplers=SAMPLERS, paper=PAPER, license="Apache-2.0", weights="bundled",
-        description="DDPM (v-prediction, cosine schedule) trained on the Fashion-MNIST train split.",
-    ))
-    register(ModelSpec(
-        id="ddpm-cifar", arch="ddpm", factory=FACTORY, family="diffusion", image_shape=(3, 32, 32),
-        config=CIFAR_CONFIG, dataset="cifar10", samplers=SAMPLERS, paper=PAPER, license="apache-2.0",
-        weights="hub", hub_repo="google/ddpm-cifar10-32", hub_weights_file="diffusion_pytorch_model.safetensors",
+    register(DDPM)
+    register(replace(DDPM, id="ddpm-fashion", arch="ddpm", dataset="fashion-mnist", weights="bundled",
+                     description="DDPM (v-prediction, cosine schedule) trained on the Fashion-MNIST train split."))
+    register(replace(
+        DDPM, id="ddpm-cifar", arch="ddpm", image_shape=(3, 32, 32), config=CIFAR_CONFIG, dataset="cifar10",
+        license="apache-2.0", weights="hub", hub_repo="google/ddpm-cifar10-32",
+        hub_weights_file="diffusion_pytorch_model.safetensors",
         # Not pinned: not verified offline. The Hub's pages show main at 267b167dc01f0e4e61923ea244e8b988f84deb80
         # with this file's sha256 1558dbe3fb093b0857d473e376b711eeda1b186c557be5e85b3a56300cd49f0f.
         hub_revision="", hub_sha256="",
