@@ -105,11 +105,11 @@ def fetch_hub_repo(
         f" (offline or no network); run `{pull_hint}` where the Hub is reachable"
     )
     paths = {}
+    local_only = not allow_download or not _hub_reachable()
     try:
         for filename in (CONFIG_NAME, weights_file, *extra_files):
             paths[filename] = Path(
-                hf_hub_download(repo, filename, revision=revision,
-                                local_files_only=not allow_download or not _hub_reachable())
+                hf_hub_download(repo, filename, revision=revision, local_files_only=local_only)
             )
     except LocalEntryNotFoundError:  # a subclass of EntryNotFoundError, so caught first
         raise WeightsError(unreachable) from None

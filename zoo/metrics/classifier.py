@@ -62,7 +62,7 @@ def load_classifier(folder: Path | None = None, device: str | torch.device = "cp
     folder = Path(folder or classifier_folder())
     if not (folder / W.WEIGHTS_NAME).is_file():
         raise WeightsError(f"the evaluation classifier is missing: expected {folder / W.WEIGHTS_NAME}")
-    config = json.loads((folder / W.CONFIG_NAME).read_text())
+    config = W.read_json(folder / W.CONFIG_NAME)
     model = FashionClassifier(tuple(config["channels"]), tuple(config["layers"]), config["num_classes"])
     state = W.load_state_dict(folder / W.WEIGHTS_NAME)
     model.load_state_dict({k: v.float() for k, v in state.items()})
