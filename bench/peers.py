@@ -308,14 +308,14 @@ def resize(images, size: int):
 
 def run_dcgan_pair(args, x, y, attempts) -> dict[str, Any]:
     import torch
-    from zoo_plugins.dcgan.train import DCGANTrainingStep
+    from zoo.gan import GANTrainingStep
 
     import zoo
 
     chosen = next((a for a in attempts if a["ok"]), None)
     torch.manual_seed(args.seed)
     ours = zoo.create("dcgan").train()
-    step = DCGANTrainingStep(ours)
+    step = GANTrainingStep(ours)
     step.optimizers = step.configure_optimizers()
     acc = _Backward()
     losses: dict[str, Any] = {}
@@ -354,7 +354,7 @@ def run_dcgan_pair(args, x, y, attempts) -> dict[str, Any]:
     images = args.steps * args.batch_size
     out = {
         "pair": "dcgan", "steps": args.steps, "batch_size": args.batch_size,
-        "ours": {"model": "zoo dcgan (default config) + DCGANTrainingStep, no EMA", "params": n_params(ours),
+        "ours": {"model": "zoo dcgan (default config) + zoo.gan.GANTrainingStep, no EMA", "params": n_params(ours),
                  "train_seconds": t_ours, "img_per_s": images / t_ours,
                  "final_loss": losses.get("ours"), "samples": ours.sample(args.num_samples, seed=args.seed)},
         "peer": {"package": package, "version": version_of(package) if package else None, "error": peer_error,

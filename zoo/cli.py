@@ -176,6 +176,30 @@ def _check_outputs(output: str | None, out_dir: str | None, force: bool) -> None
         raise BadInputError(f"output folder {Path(out_dir).parent} does not exist")
 
 
+sampling_options = [
+    click.option("--sampler", default=None, help="Sampling procedure (diffusion models: ddpm, ddim, ...)."),
+    click.option("--steps", default=None, type=int, help="Sampler steps."),
+    click.option("--eta", default=None, type=float, help="DDIM noise scale in [0, 1]."),
+    click.option("--truncation", default=None, type=float, help="Truncation ψ in [0, 1] (StyleGAN)."),
+]
+
+
+def _sample_options(sampler: str | None, steps: int | None, eta: float | None,
+                    truncation: float | None) -> dict[str, Any]:
+    """The sampling options a user gave, as keyword arguments of ``model.sample``."""
+    given = (("sampler", sampler), ("steps", steps), ("eta", eta), ("truncation", truncation))
+    return {k: v for k, v in given if v is not None}
+
+
+def _with_options(options: list[Any]) -> Any:
+    def decorate(f: Any) -> Any:
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return decorate
+
+
 @cli.command()
 @click.argument("model_id")
 @click.option("-n", "--num", "n", default=16, type=int, show_default=True, help="Number of images.")
@@ -185,20 +209,18 @@ def _check_outputs(output: str | None, out_dir: str | None, force: bool) -> None
 @click.option("--nrow", type=int, default=None, help="Images per grid row.")
 @click.option("--label", "labels", multiple=True, help="Class name or index (conditional models); repeatable.")
 @click.option("--batch-size", default=256, show_default=True, type=int)
-@click.option("--sampler", default=None, help="Sampling procedure (diffusion models: ddpm, ddim, ...).")
-@click.option("--steps", default=None, type=int, help="Sampler steps.")
-@click.option("--eta", default=None, type=float, help="DDIM noise scale in [0, 1].")
+@_with_options(sampling_options)
 @device_option
 @force_option
 def sample(model_id: str, n: int, seed: int | None, output: str | None, out_dir: str | None,
            nrow: int | None, labels: tuple[str, ...], batch_size: int, sampler: str | None, steps: int | None,
-           eta: float | None, device: str | None, force: bool) -> None:
+           eta: float | None, truncation: float | None, device: str | None, force: bool) -> None:
     """Draw images from a pretrained model."""
     from zoo.interfaces import check_count
 
     check_count(n)
     _check_outputs(output, out_dir, force)
-    options = _sample_options(sampler, steps, eta)
+    options = _sample_options(sampler, steps, eta, truncation)
     model = _load(model_id, device)
     images = model.sample(n, seed=seed, labels=list(labels) or None, batch_size=batch_size, **options)
     _write_images(images, output, out_dir, force, nrow)
@@ -237,11 +259,12 @@ def _require_encoder(model: Any, model_id: str) -> None:
 @click.option("--seeds", nargs=2, type=int, help="Two seeds: interpolate between their latents.")
 @click.option("--images", "image_paths", nargs=2, help="Two image files (encoder models).")
 @click.option("--steps", default=8, show_default=True, type=int, help="Images in the strip.")
+@click.option("--label", default=None, help="Class of the strip (conditional models; default: seed A's).")
 @click.option("-o", "--output", required=True, help="The strip as a PNG.")
 @device_option
 @force_option
 def interpolate(model_id: str, seeds: tuple[int, int] | None, image_paths: tuple[str, str] | None,
-                steps: int, output: str, device: str | None, force: bool) -> None:
+                steps: int, label: str | None, output: str, device: str | None, force: bool) -> None:
     """A strip of images between two seeds (or two input images)."""
     import torch
 
@@ -255,7 +278,7 @@ def interpolate(model_id: str, seeds: tuple[int, int] | None, image_paths: tuple
     if seeds:
         if not hasattr(model, "interpolate"):
             raise BadInputError(f"'{model_id}' cannot interpolate between seeds")
-        strip = model.interpolate(seeds[0], seeds[1], steps)
+        strip = model.interpolate(seeds[0], seeds[1], steps, label=label)
     else:
         from zoo.images import load_image
 
@@ -279,24 +302,11 @@ eval_options = [
     click.option("--seed", default=0, show_default=True, type=int),
     click.option("--batch-size", default=500, show_default=True, type=int),
     click.option("--inception-weights", type=click.Path(), help="Local Inception weights file, for fid."),
-    click.option("--sampler", default=None, help="Sampling procedure (diffusion models: ddpm, ddim, ...)."),
-    click.option("--steps", default=None, type=int, help="Sampler steps."),
-    click.option("--eta", default=None, type=float, help="DDIM noise scale in [0, 1]."),
+    *sampling_options,
     device_option,
 ]
 
 
-def _sample_options(sampler: str | None, steps: int | None, eta: float | None) -> dict[str, Any]:
-    return {k: v for k, v in (("sampler", sampler), ("steps", steps), ("eta", eta)) if v is not None}
-
-
-def _with_options(options: list[Any]) -> Any:
-    def decorate(f: Any) -> Any:
-        for option in reversed(options):
-            f = option(f)
-        return f
-
-    return decorate
 
 
 def _fmt(value: float | None) -> str:
@@ -311,13 +321,13 @@ def _fmt(value: float | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: scores, 'floor', reference, time.")
 def eval_cmd(model_id: str, metrics: str, num_samples: int, seed: int, batch_size: int,
              inception_weights: str | None, sampler: str | None, steps: int | None, eta: float | None,
-             device: str | None, as_json: bool) -> None:
+             truncation: float | None, device: str | None, as_json: bool) -> None:
     """Score a model's samples against Fashion-MNIST, with the real-vs-real floor beside each score."""
     from zoo.metrics.evaluate import evaluate, parse_metrics
 
     result = evaluate(model_id, parse_metrics(metrics), num_samples=num_samples, seed=seed, batch_size=batch_size,
                       device=device, inception_weights=inception_weights,
-                      sample_options=_sample_options(sampler, steps, eta))
+                      sample_options=_sample_options(sampler, steps, eta, truncation))
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
@@ -344,7 +354,8 @@ def eval_cmd(model_id: str, metrics: str, num_samples: int, seed: int, batch_siz
 @force_option
 def compare(model_ids: tuple[str, ...], metrics: str, num_samples: int, seed: int, batch_size: int,
             inception_weights: str | None, sampler: str | None, steps: int | None, eta: float | None,
-            device: str | None, plot: str | None, as_json: bool, force: bool) -> None:
+            truncation: float | None, device: str | None, plot: str | None, as_json: bool,
+            force: bool) -> None:
     """Evaluate several models against the same reference and print a leaderboard (all pretrained
     models when no MODEL_IDS are given)."""
     from zoo.metrics.evaluate import evaluate, parse_metrics
@@ -358,7 +369,7 @@ def compare(model_ids: tuple[str, ...], metrics: str, num_samples: int, seed: in
     ids = list(model_ids) or [s.id for s in get_registry().filter(pretrained=True) if s.image_shape == (1, 28, 28)]
     if not ids:
         raise BadInputError("no models to compare")
-    options = _sample_options(sampler, steps, eta)
+    options = _sample_options(sampler, steps, eta, truncation)
     results = [evaluate(i, names, num_samples=num_samples, seed=seed, batch_size=batch_size, device=device,
                         inception_weights=inception_weights, sample_options=options) for i in ids]
     keys = [k for k, _ in SCORE_ROWS if any(k in r.scores for r in results)]

@@ -175,18 +175,32 @@ class LatentGenerator(Generator):
         return self.synthesize(self.randn(n, self.z_dim, generator=generator), labels)
 
     @torch.no_grad()
-    def interpolate(self, seed_a: int, seed_b: int, num_steps: int = 8) -> torch.Tensor:
+    def interpolate(self, seed_a: int, seed_b: int, num_steps: int = 8, label: int | str | None = None) -> torch.Tensor:
         """Images along the great circle between the latents of two seeds.
+
+        Args:
+            label: For class-conditional models, the class of the whole strip (name or
+                index); by default the class that ``seed_a`` draws when sampling.
 
         Returns:
             ``(num_steps, C, H, W)`` in ``[0, 1]``, the first from ``seed_a``, the last from ``seed_b``.
         """
         num_steps = check_count(num_steps, "num_steps")
-        za = self.randn(1, self.z_dim, generator=make_generator(check_seed(seed_a)))[0]
+        gen_a = make_generator(check_seed(seed_a))
+        za = self.randn(1, self.z_dim, generator=gen_a)[0]
         zb = self.randn(1, self.z_dim, generator=make_generator(check_seed(seed_b)))[0]
+        labels = None
+        if self.conditional:
+            if label is None:
+                label = int(torch.randint(len(self.class_names), (1,), generator=gen_a))
+            labels = self.resolve_labels(label, num_steps)
+            assert labels is not None
+            labels = labels.to(self.device)
+        elif label is not None:
+            self.resolve_labels(label, num_steps)  # raises: not class-conditional
         t = torch.linspace(0, 1, num_steps, device=self.device, dtype=self.dtype)
         self.eval()
-        return self.synthesize(slerp(za, zb, t)).float().clamp(0, 1).cpu()
+        return self.synthesize(slerp(za, zb, t), labels).float().clamp(0, 1).cpu()
 
 
 class Encoder(ABC):

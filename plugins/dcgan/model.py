@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from zoo.interfaces import LatentGenerator
+from zoo.gan import GAN
 
 
 class DCGANGenerator(nn.Module):
@@ -64,7 +64,7 @@ def init_weights(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-class DCGAN(LatentGenerator):
+class DCGAN(GAN):
     """Generator ``G`` and discriminator ``D``; sampling uses only ``G``."""
 
     def __init__(self, z_dim: int = 100, g_channels: int = 64, d_channels: int = 64,
@@ -77,6 +77,3 @@ class DCGAN(LatentGenerator):
         self.G = DCGANGenerator(z_dim, g_channels, channels)
         self.D = DCGANDiscriminator(d_channels, channels)
         self.apply(init_weights)
-
-    def synthesize(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return (self.G(z) + 1) / 2

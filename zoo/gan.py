@@ -1,0 +1,204 @@
+"""What every GAN in the zoo shares: the base model class, the losses and
+regularizers, and one training step with the alternating update.
+
+A GAN plugin subclasses ``GAN`` (a generator ``G`` and a discriminator or critic
+``D``) and picks its recipe with the options of ``GANTrainingStep``: the loss
+(``logistic``: non-saturating, Goodfellow et al. 2014; ``wasserstein``: Arjovsky
+et al. 2017; ``hinge``: Lim & Ye 2017), the gradient penalty of WGAN-GP
+(Gulrajani et al. 2017), lazy R1 (Mescheder et al. 2018; Karras et al. 2020),
+and the number of critic updates per generator update. The training loop keeps an
+EMA of ``G`` only (``ema_prefix = "G."``), which is what sampling uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from zoo.errors import BadInputError
+from zoo.interfaces import LatentGenerator
+from zoo.training import TrainingStep
+
+# --------------------------------------------------------------------------- losses
+# Each takes raw discriminator scores (B,) and returns a scalar to minimise.
+
+
+def d_logistic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """-log D(x) - log(1 - D(G(z))), averaged (D outputs logits)."""
+    return F.softplus(-real_scores).mean() + F.softplus(fake_scores).mean()
+
+
+def g_logistic_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """Non-saturating -log D(G(z)): stronger gradients early in training than log(1 - D(G(z)))."""
+    return F.softplus(-fake_scores).mean()
+
+
+def d_wasserstein_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """The critic maximises E[D(x)] - E[D(G(z))]."""
+    return fake_scores.mean() - real_scores.mean()
+
+
+def g_wasserstein_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    return -fake_scores.mean()
+
+
+def d_hinge_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    return F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
+
+
+LOSSES: dict[str, tuple[Callable[..., torch.Tensor], Callable[..., torch.Tensor]]] = {
+    "logistic": (d_logistic_loss, g_logistic_loss),
+    "wasserstein": (d_wasserstein_loss, g_wasserstein_loss),
+    "hinge": (d_hinge_loss, g_wasserstein_loss),  # G of the hinge GAN maximises D(G(z))
+}
+
+
+# --------------------------------------------------------------------------- regularizers
+
+
+def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor,
+                     fake: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP: E[(||∇D(x̂)||₂ - 1)²] at random points x̂ between real and fake images
+    (Gulrajani et al. 2017, Algorithm 1)."""
+    eps = torch.rand(len(real), *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
+    mixed = (eps * real + (1 - eps) * fake.detach()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
+    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor) -> torch.Tensor:
+    """R1: E[||∇D(x)||²] on real images (Mescheder, Geiger & Nowozin 2018)."""
+    real = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(real).sum(), real, create_graph=True)
+    return grad.flatten(1).pow(2).sum(1).mean()
+
+
+# --------------------------------------------------------------------------- model
+
+
+class GAN(LatentGenerator):
+    """A generator ``G`` (latent ``(B, z_dim)`` [and labels] → images in ``[-1, 1]``)
+    and a discriminator ``D`` (images [and labels] → scores ``(B,)``). Sampling uses ``G``
+    only. For class-conditional models (``class_names`` set) both take the labels."""
+
+    G: nn.Module
+    D: nn.Module
+
+    def generator_forward(self, z: torch.Tensor, labels: torch.Tensor | None, **options: Any) -> torch.Tensor:
+        """``G`` on latents, in ``[-1, 1]``; subclasses with options (truncation) extend it."""
+        return self.G(z, labels) if self.conditional else self.G(z)
+
+    def critic(self, images: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        return self.D(images, labels) if self.conditional else self.D(images)
+
+    def training_fakes(self, n: int, labels: torch.Tensor | None, device: torch.device) -> torch.Tensor:
+        """A batch of fakes for one training update (fresh latents from the global RNG)."""
+        return self.generator_forward(torch.randn(n, self.z_dim, device=device), labels)
+
+    def synthesize(self, z: torch.Tensor, labels: torch.Tensor | None = None, **options: Any) -> torch.Tensor:
+        if self.conditional and labels is None:
+            raise BadInputError(f"{type(self).__name__} is class-conditional: give labels")
+        return (self.generator_forward(z, labels, **options) + 1) / 2
+
+    def random_labels(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """Uniform class labels drawn from ``generator`` (after the latents), on the model's device."""
+        return torch.randint(len(self.class_names), (n,), generator=generator).to(self.device)
+
+    def generate(self, n: int, generator: torch.Generator, labels: torch.Tensor | None = None,
+                 **options: Any) -> torch.Tensor:
+        self.check_options(options)
+        z = self.randn(n, self.z_dim, generator=generator)
+        if self.conditional and labels is None:
+            labels = self.random_labels(n, generator)
+        return self.synthesize(z, labels, **options)
+
+    def check_options(self, options: dict[str, Any]) -> None:
+        """Refuse sampling options this model does not take (StyleGAN takes ``truncation``)."""
+        if options:
+            raise BadInputError(f"{type(self).__name__}.sample got unknown options {sorted(options)}")
+
+
+# --------------------------------------------------------------------------- training
+
+
+class GANTrainingStep(TrainingStep):
+    """One discriminator update per batch, and one generator update every
+    ``n_critic`` batches (so ``n_critic`` real batches per generator step, as in
+    WGAN-GP's Algorithm 1).
+
+    Args:
+        model: A ``GAN``.
+        loss: ``logistic``, ``wasserstein`` or ``hinge``.
+        lr, lr_d: Adam learning rates of G and of D (``lr_d`` defaults to ``lr``).
+        beta1, beta2: Adam betas of both.
+        n_critic: Discriminator updates per generator update.
+        gp_weight: λ of the WGAN-GP gradient penalty (0: off).
+        r1_gamma: γ of R1 on real images (0: off), applied lazily every ``r1_every``
+            batches with the weight scaled by ``r1_every`` (Karras et al. 2020, §C.1).
+    """
+
+    ema_prefix = "G."
+
+    def __init__(self, model: GAN, loss: str = "logistic", lr: float = 2e-4, lr_d: float | None = None,
+                 beta1: float = 0.5, beta2: float = 0.999, n_critic: int = 1, gp_weight: float = 0.0,
+                 r1_gamma: float = 0.0, r1_every: int = 16) -> None:
+        super().__init__(model)
+        if loss not in LOSSES:
+            raise BadInputError(f"unknown GAN loss '{loss}'; choose from {', '.join(LOSSES)}")
+        if int(n_critic) < 1 or int(r1_every) < 1:
+            raise BadInputError("n_critic and r1_every must be positive integers")
+        self.loss = loss
+        self.d_loss_fn, self.g_loss_fn = LOSSES[loss]
+        self.lr, self.lr_d = float(lr), float(lr if lr_d is None else lr_d)
+        self.betas = (float(beta1), float(beta2))
+        self.n_critic, self.gp_weight = int(n_critic), float(gp_weight)
+        self.r1_gamma, self.r1_every = float(r1_gamma), int(r1_every)
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        net = self.unwrap()
+        return {
+            "G": torch.optim.Adam(net.G.parameters(), lr=self.lr, betas=self.betas),
+            "D": torch.optim.Adam(net.D.parameters(), lr=self.lr_d, betas=self.betas),
+        }
+
+    def step(self, images, labels, step, accelerator) -> dict[str, float]:
+        net: GAN = self.unwrap()
+        real = images * 2 - 1
+        labels = labels if net.conditional else None
+        opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
+        update_g = (step + 1) % self.n_critic == 0
+
+        # 1. discriminator (critic) update on a real and a fake batch. On steps that also
+        # update G, the fakes keep their graph so the G update below reuses them.
+        if update_g:
+            fake = net.training_fakes(len(real), labels, real.device)
+        else:
+            with torch.no_grad():
+                fake = net.training_fakes(len(real), labels, real.device)
+        logs: dict[str, float] = {}
+        d_loss = self.d_loss_fn(net.critic(real, labels), net.critic(fake.detach(), labels))
+        logs["d_loss"] = d_loss.item()
+        if self.gp_weight:
+            gp = gradient_penalty(lambda x: net.critic(x, labels), real, fake)
+            d_loss = d_loss + self.gp_weight * gp
+            logs["gp"] = gp.item()
+        opt_d.zero_grad(set_to_none=True)
+        accelerator.backward(d_loss)
+        if self.r1_gamma and step % self.r1_every == 0:
+            r1 = r1_penalty(lambda x: net.critic(x, labels), real)
+            accelerator.backward(0.5 * self.r1_gamma * self.r1_every * r1)
+            logs["r1"] = r1.item()
+        opt_d.step()
+
+        # 2. generator update through the updated discriminator
+        if update_g:
+            g_loss = self.g_loss_fn(net.critic(fake, labels))
+            opt_g.zero_grad(set_to_none=True)
+            accelerator.backward(g_loss)
+            opt_g.step()
+            logs["g_loss"] = g_loss.item()
+        return logs
