@@ -159,14 +159,14 @@ class GANTrainingStep(TrainingStep):
         self.r1_gamma, self.r1_every = float(r1_gamma), int(r1_every)
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        net = self.unwrap()
+        net: Any = self.unwrap()
         return {
             "G": torch.optim.Adam(net.G.parameters(), lr=self.lr, betas=self.betas),
             "D": torch.optim.Adam(net.D.parameters(), lr=self.lr_d, betas=self.betas),
         }
 
     def step(self, images, labels, step, accelerator) -> dict[str, float]:
-        net: GAN = self.unwrap()
+        net: Any = self.unwrap()  # a GAN
         real = images * 2 - 1
         labels = labels if net.conditional else None
         opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
