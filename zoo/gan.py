@@ -138,7 +138,7 @@ class GANTrainingStep(TrainingStep):
         n_critic: Discriminator updates per generator update.
         gp_weight: λ of the WGAN-GP gradient penalty (0: off).
         r1_gamma: γ of R1 on real images (0: off), applied lazily every ``r1_every``
-            batches with the weight scaled by ``r1_every`` (Karras et al. 2020, §C.1).
+            batches with the weight scaled by ``r1_every`` (Karras et al. 2020, §3.1).
     """
 
     ema_prefix = "G."

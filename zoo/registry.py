@@ -15,7 +15,8 @@ from typing import Any
 from zoo.errors import DuplicateModelError, PluginError, UnknownModelError
 
 FAMILIES = ("autoencoder", "gan", "diffusion", "autoregressive")
-CAPABILITIES = ("generator", "encoder", "conditional", "likelihood", "translation", "interpolation")
+CAPABILITIES = ("generator", "encoder", "conditional", "likelihood", "translation", "interpolation", "truncation",
+                "style-mixing")
 
 
 @dataclass(frozen=True)
