@@ -100,7 +100,7 @@ def render_card(
 
 
 def eval_measurements(model_id: str, metrics: Sequence[str], num_samples: int, seed: int = 0,
-                      tolerance: str = "±2%") -> list[Measurement]:
+                      tolerance: str = "±2%", sample_options: dict[str, Any] | None = None) -> list[Measurement]:
     """Run ``zoo eval`` in-process and turn each score into a Measurement carrying the
     exact command that reproduces it (and the real-vs-real floor as its own row)."""
     import torch
@@ -108,18 +108,20 @@ def eval_measurements(model_id: str, metrics: Sequence[str], num_samples: int, s
     from zoo.metrics.evaluate import evaluate
     from zoo.training import hardware_description
 
-    result = evaluate(model_id, list(metrics), num_samples=num_samples, seed=seed)
+    options = dict(sample_options or {})
+    result = evaluate(model_id, list(metrics), num_samples=num_samples, seed=seed, sample_options=options)
     command = f"zoo eval {model_id} --metrics {','.join(metrics)}"
     if list(metrics) != ["bpd"]:  # bits/dim always uses the whole test split
         command += f" --num-samples {num_samples}"
-    command += f" --seed {seed}"
+    command += f" --seed {seed}" + "".join(f" --{k} {v}" for k, v in options.items())
+    described = "".join(f", {k} {v}" for k, v in options.items())
     hardware = hardware_description(torch.device("cpu"))
     labels = {"fd": "FD", "kid": "KID", "precision": "precision", "recall": "recall", "density": "density",
               "coverage": "coverage", "bpd": "bits/dim", "nll_nats": "NLL (nats/image)", "class_acc": "class accuracy"}
     rows = []
     for key, label in labels.items():
         if key in result.scores:
-            suffix = f" ({num_samples:,} samples)" if key not in ("bpd", "nll_nats") else " (test split)"
+            suffix = f" ({num_samples:,} samples{described})" if key not in ("bpd", "nll_nats") else " (test split)"
             rows.append(Measurement(label + suffix, float(result.scores[key]), command, tolerance=tolerance,
                                     hardware=hardware))
             if key in result.floor:
@@ -175,6 +177,11 @@ def main() -> None:
     if "likelihood" in zoo.model_spec(args.model_id).capabilities:
         rows += eval_measurements(args.model_id, ["bpd"], args.num_samples, tolerance="±1%")
     rows += eval_measurements(args.model_id, ["fd", "kid", "pr"], args.num_samples)
+    capabilities = zoo.model_spec(args.model_id).capabilities
+    if "conditional" in capabilities:  # does --label give the class asked for?
+        rows += eval_measurements(args.model_id, ["class-acc"], args.num_samples)
+    if "truncation" in capabilities:  # the fidelity/diversity trade of the truncation trick
+        rows += eval_measurements(args.model_id, ["fd", "pr"], args.num_samples, sample_options={"truncation": 0.7})
     rows += eval_measurements(args.model_id, ["fd"], 1000, tolerance="±1%")
     release(args.run_model, args.model_id, args.dest, measurements=rows, notes=notes, reference=reference)
     print(Path(args.dest) / "README.md")
