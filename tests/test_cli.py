@@ -88,6 +88,24 @@ def test_sample_grid_and_out_dir(tiny_vae, tmp_path):
     assert sorted(os.listdir(tmp_path / "each")) == [f"{i:05d}.png" for i in range(6)]
 
 
+def test_out_dir_streams_batches_and_keeps_the_images_of_sample(tiny_vae, tmp_path, monkeypatch):
+    import numpy as np
+    from PIL import Image
+
+    import zoo.images
+
+    written: list[int] = []
+    real_write = zoo.images.write_images
+    monkeypatch.setattr(zoo.images, "write_images", lambda images, paths: (written.append(len(images)),
+                                                                            real_write(images, paths)))
+    result = run("sample", "tiny-vae", "-n", "7", "--seed", "2", "--batch-size", "3", "--out-dir", str(tmp_path / "e"))
+    assert result.exit_code == 0, result.output
+    assert written == [3, 3, 1]  # written batch by batch, never all at once
+    expected = zoo.load("tiny-vae").sample(7, seed=2, batch_size=3)
+    last = np.asarray(Image.open(tmp_path / "e" / "00006.png"), dtype=np.float32) / 255
+    assert np.abs(last - expected[6, 0].numpy()).max() <= 1 / 255
+
+
 def test_sample_bad_counts_and_seeds(tiny_vae, tmp_path):
     out = str(tmp_path / "g.png")
     one_line_error(run("sample", "tiny-vae", "-n", "0", "-o", out), "positive integer")

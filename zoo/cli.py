@@ -216,14 +216,27 @@ def sample(model_id: str, n: int, seed: int | None, output: str | None, out_dir:
            nrow: int | None, labels: tuple[str, ...], batch_size: int, sampler: str | None, steps: int | None,
            eta: float | None, truncation: float | None, device: str | None, force: bool) -> None:
     """Draw images from a pretrained model."""
+    import torch
+
     from zoo.interfaces import check_count
 
     check_count(n)
     _check_outputs(output, out_dir, force)
     options = _sample_options(sampler, steps, eta, truncation)
     model = _load(model_id, device)
-    images = model.sample(n, seed=seed, labels=list(labels) or None, batch_size=batch_size, **options)
-    _write_images(images, output, out_dir, force, nrow)
+    batches = model.iter_samples(n, seed=seed, labels=list(labels) or None, batch_size=batch_size, **options)
+    if output:  # a grid needs every image at once
+        _write_images(torch.cat(list(batches)), output, out_dir, force, nrow)
+        return
+    from zoo.images import image_paths, write_images
+
+    assert out_dir is not None
+    paths = image_paths(out_dir, n, force=force)
+    done = 0
+    for images in batches:  # one batch in memory at a time
+        write_images(images, paths[done : done + len(images)])
+        done += len(images)
+    click.echo(f"wrote {done} PNGs to {out_dir}")
 
 
 @cli.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,9 +73,9 @@ def save_grid(images: torch.Tensor, path: Path | str, *, nrow: int | None = None
     return path
 
 
-def save_images(images: torch.Tensor, folder: Path | str, *, prefix: str = "", force: bool = False) -> list[Path]:
-    """Save one PNG per image as ``folder/<prefix>00000.png``...; nothing is overwritten
-    without ``force`` (checked for every file before any is written)."""
+def image_paths(folder: Path | str, count: int, *, prefix: str = "", force: bool = False) -> list[Path]:
+    """The paths ``folder/<prefix>00000.png``... of ``count`` images, the folder made if needed;
+    refuses (before anything is written) any that exists, unless ``force``."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise BadInputError(f"{folder} exists and is not a folder")
@@ -82,11 +83,23 @@ def save_images(images: torch.Tensor, folder: Path | str, *, prefix: str = "", f
         if not folder.parent.is_dir():
             raise BadInputError(f"output folder {folder.parent} does not exist")
         folder.mkdir()
-    paths = [folder / f"{prefix}{i:05d}.png" for i in range(len(images))]
+    paths = [folder / f"{prefix}{i:05d}.png" for i in range(count)]
     for p in paths:
         check_output_path(p, force=force)
-    for p, arr in zip(paths, to_uint8(images)):
+    return paths
+
+
+def write_images(images: torch.Tensor, paths: Sequence[Path]) -> None:
+    """One PNG per image, to paths checked by ``image_paths``."""
+    for p, arr in zip(paths, to_uint8(images), strict=True):
         _write(arr, p)
+
+
+def save_images(images: torch.Tensor, folder: Path | str, *, prefix: str = "", force: bool = False) -> list[Path]:
+    """Save one PNG per image as ``folder/<prefix>00000.png``...; nothing is overwritten
+    without ``force`` (checked for every file before any is written)."""
+    paths = image_paths(folder, len(images), prefix=prefix, force=force)
+    write_images(images, paths)
     return paths
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -131,6 +131,20 @@ class Generator(nn.Module, ABC):
         Returns:
             Float tensor ``(n, C, H, W)`` in ``[0, 1]``, on the CPU.
         """
+        return torch.cat(list(self.iter_samples(n, seed=seed, labels=labels, batch_size=batch_size, **kwargs)))
+
+    @torch.no_grad()
+    def iter_samples(
+        self,
+        n: int,
+        *,
+        seed: int | None = None,
+        labels: Sequence[int | str] | int | str | None = None,
+        batch_size: int = 256,
+        **kwargs: Any,
+    ) -> Iterator[torch.Tensor]:
+        """``sample`` one batch at a time (the same images, in the same order), so that
+        writing 100,000 images to disk needs the memory of one batch."""
         n = check_count(n)
         batch_size = check_count(batch_size, "batch_size")
         gen = make_generator(check_seed(seed))
@@ -138,14 +152,12 @@ class Generator(nn.Module, ABC):
         was_training = self.training
         self.eval()
         try:
-            chunks = []
             for start in range(0, n, batch_size):
                 size = min(batch_size, n - start)
                 lab = None if label_tensor is None else label_tensor[start : start + size].to(self.device)
-                chunks.append(self.generate(size, gen, lab, **kwargs).float().clamp(0, 1).cpu())
+                yield self.generate(size, gen, lab, **kwargs).float().clamp(0, 1).cpu()
         finally:
             self.train(was_training)
-        return torch.cat(chunks)
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
