@@ -13,7 +13,7 @@ import zoo
 from zoo.cli import cli
 from zoo.weights import bundled_root
 
-BUNDLED = ["vae-fashion", "dcgan-fashion", "ddpm-fashion"]
+BUNDLED = ["vae-fashion", "dcgan-fashion", "ddpm-fashion", "wgan-gp-fashion", "cgan-fashion", "stylegan2-fashion"]
 
 
 @pytest.mark.parametrize("model_id", BUNDLED)
@@ -59,3 +59,19 @@ def test_vae_fashion_reconstructs_real_test_images():
     x = load_fashion_mnist("test")[0][:256]
     err = (model.reconstruct(x) - x).pow(2).mean()
     assert err < 0.25 * (x - x.mean()).pow(2).mean()  # far better than predicting the mean image
+
+
+@pytest.mark.realdata
+def test_cgan_fashion_draws_the_class_asked_for():
+    from zoo.metrics.evaluate import evaluate
+
+    result = evaluate("cgan-fashion", ["class-acc"], num_samples=200, seed=0)
+    assert result.scores["class_acc"] > 0.8
+
+
+def test_stylegan2_fashion_truncation_and_mixing():
+    model = zoo.load("stylegan2-fashion")
+    full, truncated = model.sample(32, seed=0), model.sample(32, seed=0, truncation=0.5)
+    assert truncated.std(0).mean() < full.std(0).mean()  # pulled towards the average image
+    grid = model.mixing_grid([1, 2], [3, 4], layers=[0, 1, 2, 3])
+    assert grid.shape[0] == 9 and grid.shape[1:] == (1, 28, 28)
