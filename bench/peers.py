@@ -308,9 +308,9 @@ def resize(images, size: int):
 
 def run_dcgan_pair(args, x, y, attempts) -> dict[str, Any]:
     import torch
-    from zoo.gan import GANTrainingStep
 
     import zoo
+    from zoo.gan import GANTrainingStep
 
     chosen = next((a for a in attempts if a["ok"]), None)
     torch.manual_seed(args.seed)

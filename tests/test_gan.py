@@ -131,12 +131,12 @@ def test_wgan_critic_has_no_batch_norm():
 
 
 def test_cgan_labels_pick_the_class_and_reach_both_networks():
-    model = tiny("cgan")  # classes a, b, c
+    model = tiny("cgan")  # classes a ... j
     # Conditional batch norm starts class-blind (scale 1, shift 0); give the classes apart.
     for module in model.G.modules():
         if isinstance(module, nn.Embedding):
             nn.init.normal_(module.weight, 1.0, 0.5)
-    assert model.class_names == ("a", "b", "c")
+    assert model.class_names == tuple("abcdefghij")
     by_name = model.sample(3, seed=0, labels="b")
     assert torch.equal(by_name, model.sample(3, seed=0, labels=1))
     assert torch.equal(by_name, model.sample(3, seed=0, labels=["b", "b", "b"]))
@@ -149,10 +149,10 @@ def test_cgan_labels_pick_the_class_and_reach_both_networks():
 
 def test_cgan_bad_labels_are_one_clear_error():
     model = tiny("cgan")
-    with pytest.raises(BadInputError, match="unknown class 'd'; valid classes: a, b, c"):
-        model.sample(2, seed=0, labels="d")
-    with pytest.raises(BadInputError, match="out of range 0..2"):
-        model.sample(2, seed=0, labels=7)
+    with pytest.raises(BadInputError, match="unknown class 'z'; valid classes: a, b, c, d"):
+        model.sample(2, seed=0, labels="z")
+    with pytest.raises(BadInputError, match="out of range 0..9"):
+        model.sample(2, seed=0, labels=12)
     with pytest.raises(BadInputError, match="give one or 2"):
         model.sample(2, seed=0, labels=["a", "b", "c"])
     with pytest.raises(BadInputError, match="not class-conditional"):
@@ -176,6 +176,8 @@ def test_cgan_training_step_uses_the_hinge_loss_and_the_labels():
     g_before = params(model.G)
     logs = step.step(torch.rand(6, 1, 28, 28), torch.tensor([0, 1, 2, 0, 1, 2]), 0, Backward())
     assert set(logs) == {"d_loss", "g_loss"} and changed(g_before, model.G)
+    with pytest.raises(BadInputError, match="the data has class 12, but the model has 10 classes"):
+        step.step(torch.rand(2, 1, 28, 28), torch.tensor([0, 12]), 1, Backward())
 
 
 def test_cli_label_and_truncation_errors(tmp_path):

@@ -169,6 +169,9 @@ class GANTrainingStep(TrainingStep):
         net: Any = self.unwrap()  # a GAN
         real = images * 2 - 1
         labels = labels if net.conditional else None
+        if labels is not None and int(labels.max()) >= len(net.class_names):
+            raise BadInputError(f"the data has class {int(labels.max())}, but the model has "
+                                f"{len(net.class_names)} classes; set class_names to the data's")
         opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
         update_g = (step + 1) % self.n_critic == 0
 

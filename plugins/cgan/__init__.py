@@ -13,7 +13,7 @@ CGAN = ModelSpec(
     id="cgan", factory="zoo_plugins.cgan.model:CGAN", trainer="zoo_plugins.cgan.model:CGANTrainingStep",
     family="gan", capabilities=("generator", "conditional", "interpolation"), image_shape=(1, 28, 28),
     config={"z_dim": 100, "g_channels": 48, "d_channels": 48, "class_names": list(FASHION_MNIST_CLASSES)},
-    test_config={"z_dim": 8, "g_channels": 4, "d_channels": 4, "class_names": ["a", "b", "c"]},
+    test_config={"z_dim": 8, "g_channels": 4, "d_channels": 4, "class_names": list("abcdefghij")},
     classes=FASHION_MNIST_CLASSES,
     paper="Mirza & Osindero, Conditional Generative Adversarial Nets, 2014 (arXiv:1411.1784); "
           "Miyato & Koyama, cGANs with Projection Discriminator, ICLR 2018 (arXiv:1802.05637)",
