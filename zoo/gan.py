@@ -104,10 +104,6 @@ class GAN(LatentGenerator):
             raise BadInputError(f"{type(self).__name__} is class-conditional: give labels")
         return (self.generator_forward(z, labels, **options) + 1) / 2
 
-    def random_labels(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        """Uniform class labels drawn from ``generator`` (after the latents), on the model's device."""
-        return torch.randint(len(self.class_names), (n,), generator=generator).to(self.device)
-
     def generate(self, n: int, generator: torch.Generator, labels: torch.Tensor | None = None,
                  **options: Any) -> torch.Tensor:
         self.check_options(options)

@@ -80,6 +80,10 @@ class Generator(nn.Module, ABC):
     ) -> torch.Tensor:
         """Make ``n`` images ``(n, C, H, W)`` in ``[0, 1]`` from the given random generator."""
 
+    def random_labels(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """Uniform class labels ``(n,)`` drawn from ``generator``, on the model's device."""
+        return torch.randint(len(self.class_names), (n,), generator=generator).to(self.device)
+
     def resolve_labels(self, labels: Sequence[int | str] | int | str | None, n: int) -> torch.Tensor | None:
         """Turn class names or indices (one, or one per image) into a ``(n,)`` tensor."""
         if labels is None:
@@ -203,8 +207,8 @@ class LatentGenerator(Generator):
         zb = self.randn(1, self.z_dim, generator=make_generator(check_seed(seed_b)))[0]
         labels = None
         if self.conditional:
-            if label is None:
-                label = int(torch.randint(len(self.class_names), (1,), generator=gen_a))
+            if label is None:  # the class seed A draws when sampling (latents first, then labels)
+                label = int(self.random_labels(1, gen_a))
             labels = self.resolve_labels(label, num_steps)
             assert labels is not None
             labels = labels.to(self.device)
