@@ -32,7 +32,6 @@ See bench/README.md.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import json
 import os
 import platform
@@ -46,7 +45,7 @@ from typing import Any
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
 import peers  # noqa: E402  (bench/peers.py: the venv and timing helpers)
-from peers import ROOT, VENV, VENV_PYTHON, _Backward, _ensure_peer, _venv_run, in_venv, n_params, version_of  # noqa: E402
+from peers import ROOT, _Backward, _ensure_peer, in_venv, n_params, prepare_venv, reexec_in_venv, version_of  # noqa: E402
 
 PARTS = ("sampling", "training", "memory")
 PEER = "denoising-diffusion-pytorch"
@@ -59,21 +58,10 @@ ATTEMPT_ENV = "ZOO_BENCH_DDPM_PEER_ATTEMPT"
 
 def setup_venv_and_reexec() -> None:
     """Make (or reuse) bench/.venv-peers, install denoising-diffusion-pytorch there, exec this script in it."""
-    torch_version = importlib.metadata.version("torch")
-    if not VENV_PYTHON.exists():
-        print(f"[ddpm-peers] creating {VENV.relative_to(ROOT)}", file=sys.stderr, flush=True)
-        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(VENV)], check=True)
-    constraints = VENV / "constraints.txt"
-    pinned = [name for name in ("torch", "torchvision", "numpy") if version_of(name)]  # never re-download torch
-    constraints.write_text("".join(f"{p}=={version_of(p).split('+')[0]}\n" for p in pinned))
+    torch_version, constraints = prepare_venv("ddpm-peers")
     attempt = _ensure_peer(PEER, constraints)
     print(f"[ddpm-peers] {PEER}: {'ok' if attempt['ok'] else attempt['error']}", file=sys.stderr, flush=True)
-    after = _venv_run("import importlib.metadata as m; print(m.version('torch'))").stdout.strip()
-    if after != torch_version:
-        sys.exit(f"{VENV} has torch {after!r}, not {torch_version}: delete it and rerun")
-    env = {**os.environ, ATTEMPT_ENV: json.dumps(attempt)}
-    sys.stdout.flush()
-    os.execve(str(VENV_PYTHON), [str(VENV_PYTHON), str(Path(__file__).resolve()), *sys.argv[1:]], env)
+    reexec_in_venv(__file__, torch_version, {ATTEMPT_ENV: json.dumps(attempt)})
 
 
 # --------------------------------------------------------------------------- shared bits

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / "bench" / ".venv-peers"
@@ -97,26 +97,37 @@ def _ensure_peer(package: str, constraints: Path) -> dict[str, Any]:
     return attempt
 
 
-def setup_venv_and_reexec(args: argparse.Namespace) -> None:
-    """Make bench/.venv-peers, install the peers there and exec this script inside it."""
+def prepare_venv(tag: str) -> tuple[str, Path]:
+    """Make (or reuse) bench/.venv-peers; return the torch version it must keep and its pip constraints file."""
     torch_version = importlib.metadata.version("torch")
     if not VENV_PYTHON.exists():
-        print(f"[peers] creating {VENV.relative_to(ROOT)} (--system-site-packages)", file=sys.stderr, flush=True)
+        print(f"[{tag}] creating {VENV.relative_to(ROOT)} (--system-site-packages)", file=sys.stderr, flush=True)
         subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(VENV)], check=True)
     check = _venv_run("import importlib.metadata as m, zoo; print(m.version('torch'))")
     if check.returncode != 0 or check.stdout.strip() != torch_version:
         sys.exit(f"{VENV} does not see torch {torch_version} and the zoo ({_tail(check.stderr or check.stdout)});"
                  f" delete it and rerun")
     # keep what the zoo runs on: torch (never re-downloaded), torchvision and numpy as installed
-    pins = [f"torch=={torch_version.split('+')[0]}"]
-    for name in ("torchvision", "numpy"):
-        try:
-            pins.append(f"{name}=={importlib.metadata.version(name).split('+')[0]}")
-        except importlib.metadata.PackageNotFoundError:
-            pass
+    pins = [f"{name}=={version.split('+')[0]}" for name in ("torch", "torchvision", "numpy")
+            if (version := version_of(name))]
     constraints = VENV / "constraints.txt"
     constraints.write_text("\n".join(pins) + "\n")
+    return torch_version, constraints
 
+
+def reexec_in_venv(script: str, torch_version: str, env: dict[str, str]) -> NoReturn:
+    """Check that the peer installs left torch alone, then exec ``script`` inside the venv with ``env`` added."""
+    after = _venv_run("import importlib.metadata as m, torch; print(m.version('torch'))").stdout.strip()
+    if after != torch_version:
+        sys.exit(f"a peer install changed torch in {VENV} from {torch_version} to {after}; delete the venv")
+    sys.stdout.flush()
+    os.execve(str(VENV_PYTHON), [str(VENV_PYTHON), str(Path(script).resolve()), *sys.argv[1:]],
+              {**os.environ, **env})
+
+
+def setup_venv_and_reexec(args: argparse.Namespace) -> None:
+    """Make bench/.venv-peers, install the peers there and exec this script inside it."""
+    torch_version, constraints = prepare_venv("peers")
     attempts: dict[str, list] = {"vae": [], "dcgan": []}
     if "vae" in args.pairs:
         attempts["vae"].append(_ensure_peer(VAE_PEER, constraints))
@@ -131,12 +142,7 @@ def setup_venv_and_reexec(args: argparse.Namespace) -> None:
     for kind, tried in attempts.items():
         for a in tried:
             print(f"[peers] {kind} peer {a['package']}: {'ok' if a['ok'] else a['error']}", file=sys.stderr)
-    after = _venv_run("import importlib.metadata as m, torch; print(m.version('torch'))").stdout.strip()
-    if after != torch_version:
-        sys.exit(f"a peer install changed torch in {VENV} from {torch_version} to {after}; delete the venv")
-    env = {**os.environ, ATTEMPTS_ENV: json.dumps(attempts)}
-    sys.stdout.flush()
-    os.execve(str(VENV_PYTHON), [str(VENV_PYTHON), str(Path(__file__).resolve()), *sys.argv[1:]], env)
+    reexec_in_venv(__file__, torch_version, {ATTEMPTS_ENV: json.dumps(attempts)})
 
 
 def in_venv() -> bool:
