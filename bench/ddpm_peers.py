@@ -114,10 +114,9 @@ def build_cifar_pair(seed: int, folder: Path):
     written to ``folder`` as that repo lays it out, and our DDPM loaded from it by the plugin's loader."""
     import diffusers
     import torch
-    from zoo_plugins.ddpm.from_diffusers import load_diffusers_folder
+    from zoo_plugins.ddpm.from_diffusers import CIFAR_SCHEDULER, CIFAR_UNET, load_diffusers_folder
 
     import zoo
-    from tests.test_ddpm import CIFAR_SCHEDULER, CIFAR_UNET  # the repo's config.json and scheduler_config.json
 
     torch.manual_seed(seed)
     unet = diffusers.UNet2DModel(**CIFAR_UNET).eval()

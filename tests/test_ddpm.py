@@ -10,6 +10,7 @@ import types
 import pytest
 import torch
 from click.testing import CliRunner
+from zoo_plugins.ddpm.from_diffusers import CIFAR_SCHEDULER, CIFAR_UNET
 
 import zoo
 from zoo import SamplerSpec, hookimpl
@@ -19,20 +20,8 @@ from zoo.weights import save_model_folder
 
 REPO = "google/ddpm-cifar10-32"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"  # the spec leaves the revision unpinned: refs/main is used
-# config.json of google/ddpm-cifar10-32 (as in the snapshots 16ad61fe, ff056c9d and 267b167d seen on the Hub)
-CIFAR_UNET = {
-    "sample_size": 32, "in_channels": 3, "out_channels": 3, "block_out_channels": (128, 256, 256, 256),
-    "layers_per_block": 2, "down_block_types": ("DownBlock2D", "AttnDownBlock2D", "DownBlock2D", "DownBlock2D"),
-    "up_block_types": ("UpBlock2D", "UpBlock2D", "AttnUpBlock2D", "UpBlock2D"), "attention_head_dim": None,
-    "norm_num_groups": 32, "norm_eps": 1e-6, "resnet_time_scale_shift": "default", "freq_shift": 1,
-    "flip_sin_to_cos": False, "act_fn": "silu", "center_input_sample": False, "downsample_padding": 0,
-    "time_embedding_type": "positional", "dropout": 0.1, "mid_block_scale_factor": 1,
-}
 # the same block structure, narrower, for the sampler tests
 SMALL_UNET = {**CIFAR_UNET, "block_out_channels": (32, 32, 64, 64), "layers_per_block": 1}
-# scheduler_config.json of the repo
-CIFAR_SCHEDULER = {"num_train_timesteps": 1000, "beta_schedule": "linear", "beta_start": 1e-4, "beta_end": 0.02,
-                   "variance_type": "fixed_large", "clip_sample": True}
 LEGACY_ATTENTION_NAMES = {"to_q": "query", "to_k": "key", "to_v": "value", "to_out.0": "proj_attn"}
 
 

@@ -38,6 +38,20 @@ UNET_REQUIRED = {
     "resnet_time_scale_shift": "default", "add_attention": True, "class_embed_type": None, "num_class_embeds": None,
     "time_embedding_dim": None,
 }
+# config.json of google/ddpm-cifar10-32, the repo this loader is written for (as in the snapshots 16ad61fe,
+# ff056c9d and 267b167d seen on the Hub): the offline equivalence test and bench/ddpm_peers.py build
+# diffusers' UNet2DModel from it.
+CIFAR_UNET = {
+    "sample_size": 32, "in_channels": 3, "out_channels": 3, "block_out_channels": (128, 256, 256, 256),
+    "layers_per_block": 2, "down_block_types": ("DownBlock2D", "AttnDownBlock2D", "DownBlock2D", "DownBlock2D"),
+    "up_block_types": ("UpBlock2D", "UpBlock2D", "AttnUpBlock2D", "UpBlock2D"), "attention_head_dim": None,
+    "norm_num_groups": 32, "norm_eps": 1e-6, "resnet_time_scale_shift": "default", "freq_shift": 1,
+    "flip_sin_to_cos": False, "act_fn": "silu", "center_input_sample": False, "downsample_padding": 0,
+    "time_embedding_type": "positional", "dropout": 0.1, "mid_block_scale_factor": 1,
+}
+# scheduler_config.json of the repo
+CIFAR_SCHEDULER = {"num_train_timesteps": 1000, "beta_schedule": "linear", "beta_start": 1e-4, "beta_end": 0.02,
+                   "variance_type": "fixed_large", "clip_sample": True}
 # Old diffusers names of the attention layers (before 0.14) → today's (diffusers converts them the same way).
 ATTENTION_RENAMES = {"query": "to_q", "key": "to_k", "value": "to_v", "proj_attn": "to_out.0"}
 
