@@ -208,6 +208,29 @@ def test_samplers_draw_different_images_and_load_time_options_are_defaults(tmp_p
     assert torch.equal(loaded.sample(2, seed=0), model.sample(2, seed=0, sampler="ddpm", steps=7))
 
 
+def test_progress_bars_show_images_and_steps_and_change_no_image(capsys):
+    model = tiny()
+    quiet = model.sample(3, seed=0, batch_size=2, sampler="ddim", steps=4)
+    assert capsys.readouterr().err == ""
+    shown = model.sample(3, seed=0, batch_size=2, sampler="ddim", steps=4, progress=True)
+    err = capsys.readouterr().err
+    assert torch.equal(quiet, shown)
+    assert "sampling DDPM:" in err and "/3 [" in err  # images done
+    assert "ddim:" in err and "/4 [" in err  # each batch's steps
+
+
+def test_the_cli_shows_progress_only_on_a_terminal(tmp_path, monkeypatch):
+    import zoo.cli
+
+    save_model_folder(tiny(), tmp_path / "m")
+    args = ["sample", str(tmp_path / "m"), "-n", "2", "--steps", "3", "--force", "-o", str(tmp_path / "x.png")]
+    piped = CliRunner().invoke(cli, args)  # CliRunner's stderr is no terminal
+    assert piped.exit_code == 0 and "%|" not in piped.output, piped.output
+    monkeypatch.setattr(zoo.cli, "_progress", lambda: True)
+    watched = CliRunner().invoke(cli, args)
+    assert watched.exit_code == 0 and "ddim:" in watched.output and "%|" in watched.output, watched.output
+
+
 def test_the_registry_lists_both_samplers_and_the_models():
     from zoo.plugins import get_registry
 

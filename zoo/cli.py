@@ -6,6 +6,7 @@ Every ``ZooError`` becomes one line on stderr and exit status 1 (2 for usage err
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -224,7 +225,8 @@ def sample(model_id: str, n: int, seed: int | None, output: str | None, out_dir:
     _check_outputs(output, out_dir, force)
     options = _sample_options(sampler, steps, eta, truncation)
     model = _load(model_id, device)
-    batches = model.iter_samples(n, seed=seed, labels=list(labels) or None, batch_size=batch_size, **options)
+    batches = model.iter_samples(n, seed=seed, labels=list(labels) or None, batch_size=batch_size,
+                                 progress=_progress(), **options)
     if output:  # a grid needs every image at once
         _write_images(torch.cat(list(batches)), output, out_dir, force, nrow)
         return
@@ -322,6 +324,11 @@ eval_options = [
 
 
 
+def _progress() -> bool:
+    """Progress bars (on stderr) only where someone watches: not in pipes, logs or CI."""
+    return sys.stderr.isatty()
+
+
 def _fmt(value: float | None) -> str:
     if value is None:
         return "-"
@@ -340,7 +347,7 @@ def eval_cmd(model_id: str, metrics: str, num_samples: int, seed: int, batch_siz
 
     result = evaluate(model_id, parse_metrics(metrics), num_samples=num_samples, seed=seed, batch_size=batch_size,
                       device=device, inception_weights=inception_weights,
-                      sample_options=_sample_options(sampler, steps, eta, truncation))
+                      sample_options=_sample_options(sampler, steps, eta, truncation), progress=_progress())
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
@@ -384,7 +391,8 @@ def compare(model_ids: tuple[str, ...], metrics: str, num_samples: int, seed: in
         raise BadInputError("no models to compare")
     options = _sample_options(sampler, steps, eta, truncation)
     results = [evaluate(i, names, num_samples=num_samples, seed=seed, batch_size=batch_size, device=device,
-                        inception_weights=inception_weights, sample_options=options) for i in ids]
+                        inception_weights=inception_weights, sample_options=options, progress=_progress())
+               for i in ids]
     keys = [k for k, _ in SCORE_ROWS if any(k in r.scores for r in results)]
     lower_is_better = {"fd", "kid", "bpd", "fid"}
     rank_key = keys[0]

@@ -9,6 +9,7 @@ a separate object from the network, as in diffusers.
 
 from __future__ import annotations
 
+import inspect
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
@@ -121,6 +122,7 @@ class Generator(nn.Module, ABC):
         seed: int | None = None,
         labels: Sequence[int | str] | int | str | None = None,
         batch_size: int = 256,
+        progress: bool = False,
         **kwargs: Any,
     ) -> torch.Tensor:
         """Draw ``n`` images.
@@ -130,12 +132,15 @@ class Generator(nn.Module, ABC):
             seed: Non-negative integer; the same seed gives the same images. ``None``: random.
             labels: For conditional models, class names or indices, one or ``n``.
             batch_size: Images per forward pass, to bound memory.
+            progress: Show a progress bar on stderr: images done, and each batch's sampler
+                steps for models whose ``generate`` takes ``progress`` (diffusion).
             **kwargs: Passed to ``generate`` (for example ``sampler``, ``steps``).
 
         Returns:
             Float tensor ``(n, C, H, W)`` in ``[0, 1]``, on the CPU.
         """
-        return torch.cat(list(self.iter_samples(n, seed=seed, labels=labels, batch_size=batch_size, **kwargs)))
+        return torch.cat(list(self.iter_samples(n, seed=seed, labels=labels, batch_size=batch_size,
+                                                progress=progress, **kwargs)))
 
     @torch.no_grad()
     def iter_samples(
@@ -145,6 +150,7 @@ class Generator(nn.Module, ABC):
         seed: int | None = None,
         labels: Sequence[int | str] | int | str | None = None,
         batch_size: int = 256,
+        progress: bool = False,
         **kwargs: Any,
     ) -> Iterator[torch.Tensor]:
         """``sample`` one batch at a time (the same images, in the same order), so that
@@ -153,6 +159,13 @@ class Generator(nn.Module, ABC):
         batch_size = check_count(batch_size, "batch_size")
         gen = make_generator(check_seed(seed))
         label_tensor = self.resolve_labels(labels, n)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=n, unit="img", desc=f"sampling {type(self).__name__}", leave=False)
+            if "progress" in inspect.signature(self.generate).parameters:  # a bar over each batch's steps
+                kwargs = {**kwargs, "progress": True}
         was_training = self.training
         self.eval()
         try:
@@ -160,8 +173,12 @@ class Generator(nn.Module, ABC):
                 size = min(batch_size, n - start)
                 lab = None if label_tensor is None else label_tensor[start : start + size].to(self.device)
                 yield self.generate(size, gen, lab, **kwargs).float().clamp(0, 1).cpu()
+                if bar is not None:
+                    bar.update(size)
         finally:
             self.train(was_training)
+            if bar is not None:
+                bar.close()
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

@@ -128,9 +128,11 @@ def evaluate(
     inception_weights: str | None = None,
     sample_options: dict[str, Any] | None = None,
     model: Any = None,
+    progress: bool = False,
 ) -> EvalResult:
     """Score a model. Args as in ``zoo eval --help``; ``sample_options`` go to ``model.sample``
-    (``sampler``, ``steps``, ``eta`` of diffusion models); ``model`` skips loading (for tests)."""
+    (``sampler``, ``steps``, ``eta`` of diffusion models); ``model`` skips loading (for tests);
+    ``progress`` shows a bar while the samples are drawn."""
     import zoo
     from zoo.api import resolve_device
     from zoo.interfaces import Likelihood, check_count
@@ -174,7 +176,7 @@ def evaluate(
         if model.conditional:
             labels = torch.arange(num_samples) % len(model.class_names)
         fake_images = model.sample(num_samples, seed=seed, batch_size=batch_size, **(sample_options or {}),
-                                   labels=labels.tolist() if labels is not None else None)
+                                   labels=labels.tolist() if labels is not None else None, progress=progress)
         fake, fake_logits = extract(classifier, fake_images, batch_size)
         _set_scores(result.scores, metrics, fake, real, real_subset, seed)
         if "class-acc" in metrics and labels is not None:
@@ -201,7 +203,7 @@ def evaluate(
             result.notes.append("bpd is an upper bound: the model's log_prob is an ELBO (one posterior sample)")
     if "fid" in metrics:
         result.scores["fid"] = inception_fid(model, str(inception_weights), num_samples, seed, batch_size, test_images,
-                                             sample_options or {})
+                                             sample_options or {}, progress=progress)
         result.notes.append("fid: Inception features, test split as reference; comparable in kind to published FIDs")
     result.seconds = time.perf_counter() - t0
     return result
@@ -221,7 +223,7 @@ class _UInt8RGB(torch.utils.data.Dataset):
 
 
 def inception_fid(model: Any, weights: str, num_samples: int, seed: int, batch_size: int,
-                  test_images: torch.Tensor, sample_options: dict[str, Any]) -> float:
+                  test_images: torch.Tensor, sample_options: dict[str, Any], progress: bool = False) -> float:
     """Inception FID through torch-fidelity, reading the given local weights file.
 
     torch-fidelity unpickles that file; it is first opened with ``weights_only=True``,
@@ -234,7 +236,7 @@ def inception_fid(model: Any, weights: str, num_samples: int, seed: int, batch_s
     except Exception as err:
         raise BadInputError(f"{weights} is not a plain Inception state dict; refusing to unpickle it ({err})") from None
 
-    fake = model.sample(num_samples, seed=seed, batch_size=batch_size, **sample_options)
+    fake = model.sample(num_samples, seed=seed, batch_size=batch_size, progress=progress, **sample_options)
     out = torch_fidelity.calculate_metrics(
         input1=_UInt8RGB(fake), input2=_UInt8RGB(test_images), fid=True, batch_size=batch_size,
         feature_extractor_weights_path=weights, cuda=torch.cuda.is_available(), verbose=False, cache=False,
