@@ -59,6 +59,35 @@ def hf_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return cache
 
 
+def tiny(arch: str, **overrides):
+    """An untrained model of ``arch`` on its tiny test config, seeded."""
+    import torch
+
+    import zoo
+
+    torch.manual_seed(0)
+    return zoo.create(arch, **{**zoo.model_spec(arch).test_config, **overrides})
+
+
+def run(*args: str):
+    """``zoo ARGS...`` through click's CliRunner (plugin commands included)."""
+    from click.testing import CliRunner
+
+    from zoo.cli import cli
+
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def one_line_error(result, *fragments: str) -> None:
+    """A failed command: non-zero exit, one 'Error:' line, no traceback."""
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.output
+    for fragment in fragments:
+        assert fragment in errors[0], result.output
+
+
 def architecture_ids() -> list[str]:
     import zoo
 

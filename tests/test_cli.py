@@ -12,24 +12,11 @@ from click.testing import CliRunner
 
 import zoo
 from zoo import ModelSpec, hookimpl
-from zoo.cli import cli
 from zoo.weights import save_model_folder
 
+from .conftest import one_line_error, run
+
 runner = CliRunner()
-
-
-def run(*args: str):
-    return runner.invoke(cli, list(args), catch_exceptions=False)
-
-
-def one_line_error(result, *fragments: str) -> None:
-    """A failed command: non-zero exit, one 'Error:' line, no traceback."""
-    assert result.exit_code != 0
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, result.output
-    for fragment in fragments:
-        assert fragment in errors[0], result.output
 
 
 @pytest.fixture
@@ -212,7 +199,9 @@ def test_train_resume_and_missing_data(tiny_fashion, tmp_path, monkeypatch):
                            "--ema-decay 0.0 --config z_dim=4 --config base_channels=4 --config hidden_dim=16")
     assert commands[1].endswith("--resume") and "--epochs 2" in commands[1]
     one_line_error(run("train", "vae", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r2")),
-                   "unknown data set")
+                   "nowhere does not exist")
+    one_line_error(run("train", "vae", "--data", "fashon-mnist", "--out", str(tmp_path / "r2")),
+                   "unknown data set 'fashon-mnist'", "Did you mean: fashion-mnist")
     monkeypatch.setattr("zoo.data.FASHION_MNIST_DIR", tmp_path / "absent")
     monkeypatch.delenv("ZOO_DATA", raising=False)
     one_line_error(run("train", "vae", "--out", str(tmp_path / "r3")), "apt-get install dataset-fashion-mnist")

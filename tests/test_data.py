@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+import zoo
 from zoo import DataError
 from zoo.data import FASHION_MNIST_CLASSES, load_dataset, load_fashion_mnist, read_idx
 
@@ -34,8 +35,10 @@ def test_missing_data_says_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.setattr("zoo.data.FASHION_MNIST_DIR", tmp_path / "absent")
     with pytest.raises(DataError, match="apt-get install dataset-fashion-mnist"):
         load_dataset("fashion-mnist")
-    with pytest.raises(DataError, match="unknown data set"):
+    with pytest.raises(DataError, match="nowhere does not exist"):
         load_dataset(str(tmp_path / "nowhere"))
+    with pytest.raises(zoo.UnknownModelError, match="unknown data set 'fashon-mnist'. Did you mean: fashion-mnist"):
+        load_dataset("fashon-mnist")
 
 
 def test_a_folder_of_images(tmp_path):

@@ -59,7 +59,27 @@ def test_losses_on_known_scores():
     assert torch.isclose(g_logistic_loss(fake), softplus(-fake).mean())
     assert d_wasserstein_loss(real, fake) == pytest.approx(0.0 - 1.0)
     assert d_hinge_loss(real, fake) == pytest.approx((0 + 1) / 2 + (0 + 2) / 2)
-    assert set(LOSSES) == {"logistic", "wasserstein", "hinge"}
+    # least squares (real → 1, fake → 0): ½((2-1)² + (0-1)²)/2 + ½((-1)² + 1²)/2 for D; ((-2)² + 0²)/2 for G
+    d_ls, g_ls = LOSSES["least-squares"]
+    assert d_ls(real, fake) == pytest.approx(0.5 * (1.0 + 1.0))
+    assert g_ls(fake) == pytest.approx((4 + 0) / 2)
+    assert set(LOSSES) == {"logistic", "wasserstein", "hinge", "least-squares"}
+
+
+def test_the_image_pool_fills_then_swaps_half_the_time():
+    from zoo.gan import ImagePool
+
+    torch.manual_seed(0)
+    pool = ImagePool(4)
+    first = torch.arange(4.0).reshape(4, 1, 1, 1)
+    assert torch.equal(pool.query(first), first)  # filling: the new fakes come back
+    new = 100 + torch.arange(200.0).reshape(200, 1, 1, 1)
+    out = pool.query(new)
+    swapped = (out != new).float().mean().item()
+    assert 0.35 < swapped < 0.65  # about half of the fakes D sees are older ones
+    assert set(out[out != new].tolist()) <= set(range(4)) | set((100 + torch.arange(200.0)).tolist())
+    assert len(pool.images) == 4
+    assert torch.equal(ImagePool(0).query(first), first)
 
 
 def test_penalties_of_a_linear_critic_are_closed_form():
@@ -82,8 +102,8 @@ def test_gradient_penalty_reaches_the_critic_weights():
 
 
 def test_bad_training_options_are_one_clear_error():
-    with pytest.raises(BadInputError, match="unknown GAN loss 'least-squares'"):
-        GANTrainingStep(tiny("dcgan"), loss="least-squares")
+    with pytest.raises(BadInputError, match="unknown GAN loss 'squares'"):
+        GANTrainingStep(tiny("dcgan"), loss="squares")
     with pytest.raises(BadInputError, match="n_critic"):
         GANTrainingStep(tiny("dcgan"), n_critic=0)
 

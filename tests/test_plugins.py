@@ -107,7 +107,7 @@ def test_bad_spec_is_a_plugin_error():
         ModelSpec(id="x", factory="a.b:C", family="transformer")
 
 
-@pytest.mark.parametrize("command", [["list"], ["info", "vae-fashion"], ["plugins"], ["list", "--json"]])
+@pytest.mark.parametrize("command", [["list"], ["info", "vae-fashion"], ["plugins"], ["list", "--json"], ["datasets"]])
 def test_listing_does_not_import_torch(command):
     code = (
         "import sys; from zoo.cli import cli\n"

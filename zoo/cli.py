@@ -142,16 +142,55 @@ def plugins(as_json: bool) -> None:
         click.echo(f"{f.name:12} FAILED ({f.stage}): {f.error}")
 
 
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def datasets(as_json: bool) -> None:
+    """List the data sets that --data takes by name, and whether each is installed.
+
+    \b
+    A data source is NAME, NAME:CLASS (fashion-mnist:sneaker), SOURCE@SIZE (digits@28),
+    or the path of a folder of images or IDX files (./photos).
+    """
+    from zoo.plugins import get_registry
+    from zoo.registry import import_object
+
+    registry = get_registry()
+    _print_failures()
+    rows = []
+    for spec in sorted(registry.datasets.values(), key=lambda d: d.id):
+        status = import_object(spec.status)() if spec.status else ""
+        rows.append((spec, status))
+    if as_json:
+        click.echo(json.dumps([{**spec.to_dict(), "installed": not status, "how_to_get": status}
+                               for spec, status in rows], indent=2))
+        return
+    table = [("id", "image", "classes", "splits", "installed", "plugin")]
+    for spec, status in rows:
+        splits = ", ".join(f"{k} {spec.num_images[k]:,}" if k in spec.num_images else k for k in spec.splits)
+        table.append((spec.id, _shape(spec), str(len(spec.classes)) if spec.classes else "-", splits,
+                      "yes" if not status else f"no: {status}", spec.plugin))
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    for i, row in enumerate(table):
+        line = "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+        click.echo(click.style(line, bold=True) if i == 0 else line)
+    click.echo("\nAlso: NAME:CLASS (fashion-mnist:sneaker), SOURCE@SIZE (digits@28), or a folder path (./photos).")
+
+
 # --------------------------------------------------------------------------- sampling
 
 device_option = click.option("--device", default=None, help="cpu (default), cuda, cuda:N.")
 force_option = click.option("--force", is_flag=True, help="Overwrite existing output files.")
 
 
-def _load(model_id: str, device: str | None, **options: Any) -> Any:
+def _load(model_id: str, device: str | None, role: str | None = None, **options: Any) -> Any:
+    """``zoo.load``, then one clear line if the model lacks the ``role`` the command needs."""
     import zoo
+    from zoo.interfaces import require_role
 
-    return zoo.load(model_id, device=device, **options)
+    model = zoo.load(model_id, device=device, **options)
+    if role is not None:
+        require_role(model, role, model_id)
+    return model
 
 
 def _write_images(images: Any, output: str | None, out_dir: str | None, force: bool, nrow: int | None = None) -> None:
@@ -224,7 +263,7 @@ def sample(model_id: str, n: int, seed: int | None, output: str | None, out_dir:
     check_count(n)
     _check_outputs(output, out_dir, force)
     options = _sample_options(sampler, steps, eta, truncation)
-    model = _load(model_id, device)
+    model = _load(model_id, device, "generator")
     batches = model.iter_samples(n, seed=seed, labels=list(labels) or None, batch_size=batch_size,
                                  progress=_progress(), **options)
     if output:  # a grid needs every image at once
@@ -254,19 +293,11 @@ def reconstruct(model_id: str, images: tuple[str, ...], output: str, device: str
     from zoo.images import load_image
 
     _check_outputs(output, None, force)
-    model = _load(model_id, device)
-    _require_encoder(model, model_id)
+    model = _load(model_id, device, "encoder")
     c, h, _ = model.image_shape
     x = torch.stack([load_image(p, c, h) for p in images])
     recon = model.reconstruct(x.to(model.device)).cpu()
     _write_images(torch.cat([x, recon]), output, None, force, nrow=len(images))
-
-
-def _require_encoder(model: Any, model_id: str) -> None:
-    from zoo.interfaces import Encoder
-
-    if not isinstance(model, Encoder):
-        raise BadInputError(f"'{model_id}' has no encoder; reconstruct needs one (a VAE or AE)")
 
 
 @cli.command()
@@ -292,17 +323,81 @@ def interpolate(model_id: str, seeds: tuple[int, int] | None, image_paths: tuple
     model = _load(model_id, device)
     if seeds:
         if not hasattr(model, "interpolate"):
-            raise BadInputError(f"'{model_id}' cannot interpolate between seeds")
+            hint = " (it has an encoder: use --images A.png B.png)" if hasattr(model, "encode") else ""
+            raise BadInputError(f"'{model_id}' cannot interpolate between seeds{hint}")
         strip = model.interpolate(seeds[0], seeds[1], steps, label=label)
     else:
         from zoo.images import load_image
+        from zoo.interfaces import require_role
 
-        _require_encoder(model, model_id)
+        require_role(model, "encoder", model_id)
         c, h, _ = model.image_shape
         assert image_paths is not None
         a, b = (load_image(p, c, h).to(model.device) for p in image_paths)
         strip = model.interpolate_images(a, b, steps).cpu()
     _write_images(torch.as_tensor(strip), output, None, force, nrow=steps)
+
+
+@cli.command()
+@click.argument("model_id")
+@click.argument("inputs", nargs=-1)
+@click.option("--direction", default=None, help="a2b (default) or b2a; domain names work too (sneaker2ankle-boot).")
+@click.option("--to", "to", default=None, help="The target domain by name (--to ankle-boot), instead of --direction.")
+@click.option("--from-data", "from_data", type=click.Choice(["train", "test"]), default=None,
+              help="Translate images drawn from the model's own data (this split of the source domain).")
+@click.option("-n", "--num", "n", default=16, show_default=True, type=int, help="Images drawn with --from-data.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Which images --from-data draws.")
+@click.option("-o", "--output", help="Grid PNG: a row of inputs, their translations below.")
+@click.option("--out-dir", help="Write one PNG per translated image into this folder.")
+@click.option("--nrow", type=int, default=None, help="Images per row of the grid (default: up to 8).")
+@click.option("--batch-size", default=256, show_default=True, type=int)
+@device_option
+@force_option
+def translate(model_id: str, inputs: tuple[str, ...], direction: str | None, to: str | None, from_data: str | None,
+              n: int, seed: int, output: str | None, out_dir: str | None, nrow: int | None, batch_size: int,
+              device: str | None, force: bool) -> None:
+    """Translate images to the other domain with a translator (CycleGAN).
+
+    INPUTS are image files (converted to the model's channels and resized to its size), or
+    use --from-data to draw from the model's own data.
+    """
+    import torch
+
+    from zoo.interfaces import check_count, check_seed
+
+    if bool(inputs) == bool(from_data):
+        raise BadInputError("give image files to translate, or --from-data train|test (not both)")
+    check_count(n)
+    check_seed(seed)
+    if nrow is not None:
+        check_count(nrow, "--nrow")
+    _check_outputs(output, out_dir, force)
+    model = _load(model_id, device, "translation")
+    resolved = model.resolve_direction(direction, to=to)
+    source, target = model.direction_domains(resolved)
+    if from_data:
+        pool = model.domain_images(source, from_data)
+        if n > len(pool):
+            raise BadInputError(f"--from-data {from_data}: domain '{source}' has {len(pool)} images, fewer than -n {n}")
+        x = pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))[:n]]
+    else:
+        from zoo.images import load_image
+
+        c, h, _ = model.image_shape
+        x = torch.stack([load_image(p, c, h) for p in inputs])
+    y = model.translate(x, resolved, batch_size=batch_size)
+    if output:
+        per_row = nrow or min(len(x), 8)
+        rows = [t for i in range(0, len(x), per_row) for t in (x[i : i + per_row], y[i : i + per_row])]
+        from zoo.images import save_grid
+
+        path = save_grid(torch.cat(rows), output, nrow=per_row, force=force)
+        click.echo(f"wrote {path} ({len(x)} {source} → {target})")
+    if out_dir:
+        from zoo.images import save_images
+
+        paths = save_images(y, out_dir, force=force)
+        click.echo(f"wrote {len(paths)} PNGs to {out_dir} ({source} → {target})")
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -311,8 +406,9 @@ SCORE_ROWS = (("fd", "fd"), ("kid", "kid"), ("precision", "precision"), ("recall
               ("density", "density"), ("coverage", "coverage"), ("class_acc", "class-acc"), ("bpd", "bits/dim"),
               ("fid", "fid (Inception)"))
 eval_options = [
-    click.option("--metrics", default="fd,kid,pr", show_default=True,
-                 help="Comma-separated: fd, kid, pr, dc, class-acc, bpd, fid."),
+    click.option("--metrics", default=None,
+                 help="Comma-separated. Generators: fd, kid, pr, dc, class-acc, bpd, fid (default fd,kid,pr). "
+                      "Translators: fd, target, cycle, class-kept (default: all that apply)."),
     click.option("--num-samples", default=10_000, show_default=True, type=int),
     click.option("--seed", default=0, show_default=True, type=int),
     click.option("--batch-size", default=500, show_default=True, type=int),
@@ -339,17 +435,21 @@ def _fmt(value: float | None) -> str:
 @click.argument("model_id")
 @_with_options(eval_options)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: scores, 'floor', reference, time.")
-def eval_cmd(model_id: str, metrics: str, num_samples: int, seed: int, batch_size: int,
+def eval_cmd(model_id: str, metrics: str | None, num_samples: int, seed: int, batch_size: int,
              inception_weights: str | None, sampler: str | None, steps: int | None, eta: float | None,
              truncation: float | None, device: str | None, as_json: bool) -> None:
     """Score a model's samples against Fashion-MNIST, with the real-vs-real floor beside each score."""
     from zoo.metrics.evaluate import evaluate, parse_metrics
 
-    result = evaluate(model_id, parse_metrics(metrics), num_samples=num_samples, seed=seed, batch_size=batch_size,
+    result = evaluate(model_id, parse_metrics(metrics) if metrics else None, num_samples=num_samples, seed=seed,
+                      batch_size=batch_size,
                       device=device, inception_weights=inception_weights,
                       sample_options=_sample_options(sampler, steps, eta, truncation), progress=_progress())
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    if result.baseline or any("." in k for k in result.scores):
+        _print_translation(result)
         return
     options = "".join(f", {k} {v}" for k, v in result.sample_options.items())
     what = f"{result.num_samples} samples, seed {result.seed}{options}" if result.reference else "test split"
@@ -366,13 +466,33 @@ def eval_cmd(model_id: str, metrics: str, num_samples: int, seed: int, batch_siz
     click.echo(f"\ntime {result.seconds:.1f} s")
 
 
+TRANSLATION_ROWS = (("fd", "fd (to target)"), ("target", "target rate"), ("class_kept", "class kept"),
+                    ("cycle", "cycle L1"))
+
+
+def _print_translation(result: Any) -> None:
+    """A table per direction: translated, source only (the untranslated inputs), floor (real target)."""
+    click.echo(f"model      {result.model}  (seed {result.seed})")
+    click.echo(f"features   {result.extractor}")
+    for direction in ("a2b", "b2a"):
+        click.echo(f"\n{direction:16} {'translated':>10} {'source only':>12} {'floor (real)':>13}")
+        for key, label in TRANSLATION_ROWS:
+            k = f"{direction}.{key}"
+            if k in result.scores:
+                click.echo(f"{label:16} {_fmt(result.scores[k]):>10} {_fmt(result.baseline.get(k)):>12} "
+                           f"{_fmt(result.floor.get(k)):>13}")
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"\ntime {result.seconds:.1f} s")
+
+
 @cli.command()
 @click.argument("model_ids", nargs=-1)
 @_with_options(eval_options)
 @click.option("--plot", type=click.Path(), help="Write a bar chart of the first metric to this PNG.")
 @click.option("--json", "as_json", is_flag=True)
 @force_option
-def compare(model_ids: tuple[str, ...], metrics: str, num_samples: int, seed: int, batch_size: int,
+def compare(model_ids: tuple[str, ...], metrics: str | None, num_samples: int, seed: int, batch_size: int,
             inception_weights: str | None, sampler: str | None, steps: int | None, eta: float | None,
             truncation: float | None, device: str | None, plot: str | None, as_json: bool,
             force: bool) -> None:
@@ -381,12 +501,13 @@ def compare(model_ids: tuple[str, ...], metrics: str, num_samples: int, seed: in
     from zoo.metrics.evaluate import evaluate, parse_metrics
     from zoo.plugins import get_registry
 
-    names = parse_metrics(metrics)
+    names = parse_metrics(metrics or "fd,kid,pr")
     if plot:
         from zoo.images import check_output_path
 
         check_output_path(plot, force=force)
-    ids = list(model_ids) or [s.id for s in get_registry().filter(pretrained=True) if s.image_shape == (1, 28, 28)]
+    ids = list(model_ids) or [s.id for s in get_registry().filter(pretrained=True)
+                              if s.image_shape == (1, 28, 28) and "generator" in s.capabilities]
     if not ids:
         raise BadInputError("no models to compare")
     options = _sample_options(sampler, steps, eta, truncation)
@@ -462,8 +583,9 @@ def _parse_overrides(items: tuple[str, ...], what: str) -> dict[str, Any]:
 
 @cli.command()
 @click.argument("arch")
-@click.option("--data", default="fashion-mnist", show_default=True,
-              help="fashion-mnist, mnist, digits, or a folder of images / IDX files.")
+@click.option("--data", multiple=True, default=("fashion-mnist",), show_default=True,
+              help="Data source: a data set (`zoo datasets`), NAME:CLASS, SOURCE@SIZE, or a folder. "
+                   "Twice for two-domain steps (CycleGAN): --data A --data B.")
 @click.option("--out", required=True, help="Run folder (checkpoints, samples, log, exported model).")
 @click.option("--epochs", default=10, show_default=True, type=int)
 @click.option("--batch-size", default=128, show_default=True, type=int)
@@ -476,7 +598,7 @@ def _parse_overrides(items: tuple[str, ...], what: str) -> dict[str, Any]:
 @click.option("--mixed-precision", type=click.Choice(["no", "fp16", "bf16"]), default="no")
 @click.option("--resume", is_flag=True, help="Continue from the run folder's checkpoint.")
 @device_option
-def train(arch: str, data: str, out: str, epochs: int, batch_size: int, seed: int, ema_decay: float,
+def train(arch: str, data: tuple[str, ...], out: str, epochs: int, batch_size: int, seed: int, ema_decay: float,
           max_steps: int, checkpoint_every: int, model_config: tuple[str, ...], step_config: tuple[str, ...],
           mixed_precision: str, resume: bool, device: str | None) -> None:
     """Train an architecture; exports the model folder to OUT/model."""
@@ -489,7 +611,8 @@ def train(arch: str, data: str, out: str, epochs: int, batch_size: int, seed: in
     from zoo.training import TrainConfig
     from zoo.training import train as run_training
 
-    cfg = TrainConfig(arch=arch, data=data, out=out, epochs=epochs, batch_size=batch_size, seed=seed,
+    cfg = TrainConfig(arch=arch, data=data[0] if len(data) == 1 else list(data), out=out, epochs=epochs,
+                      batch_size=batch_size, seed=seed,
                       ema_decay=ema_decay, max_steps=max_steps, checkpoint_every=checkpoint_every,
                       device=device, mixed_precision=mixed_precision,
                       model_config=_parse_overrides(model_config, "--config"),

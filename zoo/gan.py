@@ -4,7 +4,8 @@ regularizers, and one training step with the alternating update.
 A GAN plugin subclasses ``GAN`` (a generator ``G`` and a discriminator or critic
 ``D``) and picks its recipe with the options of ``GANTrainingStep``: the loss
 (``logistic``: non-saturating, Goodfellow et al. 2014; ``wasserstein``: Arjovsky
-et al. 2017; ``hinge``: Lim & Ye 2017), the gradient penalty of WGAN-GP
+et al. 2017; ``hinge``: Lim & Ye 2017; ``least-squares``: Mao et al. 2017), the
+image pool of past fakes (Shrivastava et al. 2017), the gradient penalty of WGAN-GP
 (Gulrajani et al. 2017), lazy R1 (Mescheder et al. 2018; Karras et al. 2020),
 and the number of critic updates per generator update. The training loop keeps an
 EMA of ``G`` only (``ema_prefix = "G."``), which is what sampling uses.
@@ -50,11 +51,52 @@ def d_hinge_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.
     return F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
 
 
+def d_least_squares_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """LSGAN (Mao et al. 2017, eq. 2 with a = 0, b = 1): ½ E[(D(x) - 1)²] + ½ E[D(G(z))²].
+    Scores of any shape (a PatchGAN's map too); halved as in the CycleGAN reference code."""
+    return 0.5 * ((real_scores - 1).pow(2).mean() + fake_scores.pow(2).mean())
+
+
+def g_least_squares_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """E[(D(G(z)) - 1)²] (Mao et al. 2017, eq. 2 with c = 1; not halved, as in the CycleGAN code)."""
+    return (fake_scores - 1).pow(2).mean()
+
+
 LOSSES: dict[str, tuple[Callable[..., torch.Tensor], Callable[..., torch.Tensor]]] = {
     "logistic": (d_logistic_loss, g_logistic_loss),
     "wasserstein": (d_wasserstein_loss, g_wasserstein_loss),
     "hinge": (d_hinge_loss, g_wasserstein_loss),  # G of the hinge GAN maximises D(G(z))
+    "least-squares": (d_least_squares_loss, g_least_squares_loss),
 }
+
+
+class ImagePool:
+    """A buffer of past generated images for the discriminator (Shrivastava et al. 2017, §2.3;
+    CycleGAN §4 uses 50): each fake of a new batch is stored and, half of the time, a random
+    stored one is returned in its place, so D does not just chase G's latest output.
+    Random draws come from the global RNG (each process its own)."""
+
+    def __init__(self, size: int = 50) -> None:
+        self.size = int(size)
+        self.images: list[torch.Tensor] = []
+
+    @torch.no_grad()
+    def query(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, C, H, W)`` fakes in, ``(B, C, H, W)`` out (detached)."""
+        if self.size <= 0:
+            return images.detach()
+        out = []
+        for image in images.detach():
+            if len(self.images) < self.size:  # fill the pool first
+                self.images.append(image.clone())
+                out.append(image)
+            elif torch.rand(()) < 0.5:  # swap in: return an old fake, keep the new one
+                i = int(torch.randint(len(self.images), ()))
+                out.append(self.images[i].clone())
+                self.images[i] = image.clone()
+            else:
+                out.append(image)
+        return torch.stack(out)
 
 
 # --------------------------------------------------------------------------- regularizers

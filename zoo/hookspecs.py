@@ -20,7 +20,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from zoo.registry import ModelSpec, SamplerSpec
+    from zoo.registry import DatasetSpec, ModelSpec, SamplerSpec
 
 hookspec = pluggy.HookspecMarker("zoo")
 hookimpl = pluggy.HookimplMarker("zoo")
@@ -43,6 +43,18 @@ def register_samplers(register: Callable[[SamplerSpec], None]) -> None:
 
     Args:
         register: Adds one sampler spec.
+    """
+
+
+@hookspec
+def register_datasets(register: Callable[[DatasetSpec], None]) -> None:
+    """Called when the registry is built. Call ``register(DatasetSpec(...))`` once per data set, so
+    that ``zoo train --data NAME``, ``NAME:CLASS`` domains and ``zoo datasets`` know it. The
+    spec's ``loader`` is imported only when the data is read.
+
+    Args:
+        register: Adds one data set spec; an id another plugin (or the zoo) registered raises
+            ``DuplicateModelError`` naming both.
     """
 
 

@@ -1,10 +1,18 @@
-"""The three roles of the zoo: Generator, Encoder and Sampler.
+"""The roles of the zoo's models, and the Sampler.
 
-Every pretrained model is a ``Generator``: ``sample(n, seed=...)`` returns a float
-tensor ``(n, C, H, W)`` in ``[0, 1]``. Models with a latent prior also
-interpolate; models with an inference network are also ``Encoder``s. A
-``Sampler`` is an iterative procedure that turns a network into samples and is
-a separate object from the network, as in diffusers.
+A model has the roles it has, visible from its type; none is faked:
+
+- ``Generator``: makes images from noise, ``sample(n, seed=...)`` → ``(n, C, H, W)`` in ``[0, 1]``.
+- ``Translator``: maps images of domain A to domain B and back (``translate``, ``cycle``).
+- ``Encoder``: images to latents of shape ``latent_shape`` and back (``encode``, ``decode``).
+- ``Likelihood``: scores images, ``log_prob`` in nats per image of 8-bit data.
+
+Every role derives from ``Model`` (an ``nn.Module`` with an image shape and class
+names); a class may take several (a VAE is a Generator, an Encoder and a
+Likelihood). ``capabilities_of`` reads the roles off a model, and the commands,
+the contract kit and the training loop ask it what a model can do. A ``Sampler``
+is an iterative procedure that turns a network into samples and is a separate
+object from the network, as in diffusers.
 """
 
 from __future__ import annotations
@@ -47,17 +55,19 @@ def make_generator(seed: int | None) -> torch.Generator:
     return gen
 
 
-class Generator(nn.Module, ABC):
-    """A model that makes images.
+class Model(nn.Module):
+    """What every model of the zoo is, whatever its roles: an ``nn.Module`` that works on
+    images of ``image_shape`` ``(C, H, W)`` with values in ``[0, 1]``.
 
-    Subclasses set ``image_shape`` and implement ``generate``. ``class_names`` is
-    non-empty for class-conditional models.
+    ``class_names`` is non-empty for class-conditional models. ``zoo.create`` and
+    ``zoo.load`` set ``zoo_config`` (what config.json holds) and ``zoo_spec`` (the
+    registered ``ModelSpec``).
     """
 
     image_shape: tuple[int, int, int] = (1, 28, 28)
     class_names: tuple[str, ...] = ()
-    zoo_config: dict[str, Any]  # set by zoo.create/zoo.load: what config.json holds
-    zoo_spec: Any  # set by zoo.create/zoo.load: the registered ModelSpec
+    zoo_config: dict[str, Any]
+    zoo_spec: Any
 
     @property
     def device(self) -> torch.device:
@@ -74,6 +84,68 @@ class Generator(nn.Module, ABC):
     def randn(self, *shape: int, generator: torch.Generator) -> torch.Tensor:
         """Standard normal noise drawn on the CPU, then moved to the model's device."""
         return torch.randn(*shape, generator=generator).to(self.device, self.dtype)
+
+    def random_labels(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """Uniform class labels ``(n,)`` drawn from ``generator``, on the model's device."""
+        return torch.randint(len(self.class_names), (n,), generator=generator).to(self.device)
+
+    def resolve_labels(self, labels: Sequence[int | str] | int | str | None, n: int) -> torch.Tensor | None:
+        """Turn class names or indices (one, or one per image) into a ``(n,)`` tensor."""
+        if labels is None:
+            return None
+        if not self.conditional:
+            raise BadInputError(f"{type(self).__name__} is not class-conditional; labels are not accepted")
+        items = [labels] if isinstance(labels, (int, str)) else list(labels)
+        idx = []
+        for item in items:
+            if isinstance(item, str) and item.isdigit():
+                item = int(item)
+            if isinstance(item, str):
+                if item not in self.class_names:
+                    raise BadInputError(
+                        f"unknown class '{item}'; valid classes: {', '.join(self.class_names)}"
+                    )
+                idx.append(self.class_names.index(item))
+            elif isinstance(item, int) and 0 <= item < len(self.class_names):
+                idx.append(item)
+            else:
+                raise BadInputError(
+                    f"class index {item!r} out of range 0..{len(self.class_names) - 1}"
+                )
+        if len(idx) == 1:
+            idx = idx * n
+        if len(idx) != n:
+            raise BadInputError(f"got {len(idx)} labels for {n} images; give one or {n}")
+        return torch.tensor(idx, dtype=torch.long)
+
+    def check_images(self, images: Any, what: str = "images") -> torch.Tensor:
+        """``images`` as a float tensor ``(B, C, H, W)`` of this model's shape on its device, or one
+        clear ``BadInputError`` (the CLI resizes and converts files before they get here)."""
+        if not isinstance(images, torch.Tensor):
+            raise BadInputError(f"{what} must be a tensor (B, C, H, W) in [0, 1], got {type(images).__name__}")
+        if images.ndim == 3:
+            images = images[None]
+        if images.ndim != 4 or tuple(images.shape[1:]) != tuple(self.image_shape):
+            c, h, w = self.image_shape
+            raise BadInputError(f"{what} must be (B, {c}, {h}, {w}) for {type(self).__name__}, "
+                                f"got {tuple(images.shape)}")
+        if len(images) == 0:
+            raise BadInputError(f"{what}: the batch is empty")
+        return images.to(self.device, self.dtype)
+
+    def preview(self, data: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, int]:
+        """A grid that shows what the model does, for training previews and model cards:
+        ``(images, images per row)``. Each role draws its own (samples, translations,
+        reconstructions); ``data`` holds real images by data-source name, for roles that need
+        inputs."""
+        raise BadInputError(f"{type(self).__name__} has no role that can draw a preview")
+
+
+class Generator(Model, ABC):
+    """A model that makes images from noise: ``sample(n, seed=...)``.
+
+    Subclasses set ``image_shape`` and implement ``generate``.
+    """
 
     @abstractmethod
     def generate(
@@ -181,6 +253,11 @@ class Generator(nn.Module, ABC):
                 bar.close()
 
 
+    def preview(self, data: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, int]:
+        """64 samples, seed 0, eight per row."""
+        return self.sample(64, seed=0), 8
+
+
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """Spherical interpolation between latent vectors ``a`` and ``b`` (each ``(D,)``) at
     fractions ``t`` ``(T,)``; stays on the shell where Gaussian samples live (White 2016)."""
@@ -236,16 +313,34 @@ class LatentGenerator(Generator):
         return self.synthesize(slerp(za, zb, t), labels).float().clamp(0, 1).cpu()
 
 
-class Encoder(ABC):
-    """A model with an inference network: images to latents and back."""
+class Encoder(Model, ABC):
+    """A model with an inference network: images to latents and back.
+
+    ``latent_shape`` is the shape of one latent: ``(z_dim,)`` for a flat code, ``(C, H, W)``
+    for a spatial one (the autoencoder of a latent diffusion model).
+    """
+
+    _latent_shape: tuple[int, ...] = ()
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        """``(z_dim,)`` for a model with a flat ``z_dim`` unless set otherwise (``(C, H, W)``)."""
+        if self._latent_shape:
+            return self._latent_shape
+        z_dim = getattr(self, "z_dim", 0)
+        return (int(z_dim),) if z_dim else ()
+
+    @latent_shape.setter
+    def latent_shape(self, shape: tuple[int, ...]) -> None:
+        self._latent_shape = tuple(int(s) for s in shape)
 
     @abstractmethod
     def encode(self, images: torch.Tensor) -> torch.Tensor:
-        """Images ``(B, C, H, W)`` in ``[0, 1]`` to latents ``(B, z_dim)`` (the posterior mean)."""
+        """Images ``(B, C, H, W)`` in ``[0, 1]`` to latents ``(B, *latent_shape)`` (the posterior mean)."""
 
     @abstractmethod
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Latents ``(B, z_dim)`` to images ``(B, C, H, W)`` in ``[0, 1]``."""
+        """Latents ``(B, *latent_shape)`` to images ``(B, C, H, W)`` in ``[0, 1]``."""
 
     @torch.no_grad()
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
@@ -257,8 +352,112 @@ class Encoder(ABC):
         """Decode a straight line between the latents of two images ``(C, H, W)``."""
         num_steps = check_count(num_steps, "num_steps")
         z = self.encode(torch.stack([a, b]))
-        t = torch.linspace(0, 1, num_steps, device=z.device, dtype=z.dtype)[:, None]
+        t = torch.linspace(0, 1, num_steps, device=z.device, dtype=z.dtype)
+        t = t.reshape(-1, *([1] * (z.ndim - 1)))
         return self.decode((1 - t) * z[0] + t * z[1]).clamp(0, 1)
+
+    @torch.no_grad()
+    def preview(self, data: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, int]:
+        """Eight real images (the first data source's) above their reconstructions."""
+        if not data:
+            raise BadInputError(f"{type(self).__name__} needs real images to preview reconstructions")
+        x = next(iter(data.values()))[:8].to(self.device, self.dtype)
+        return torch.cat([x.cpu().float(), self.reconstruct(x).cpu().float()]), len(x)
+
+
+DIRECTIONS = ("a2b", "b2a")
+
+
+class Translator(Model, ABC):
+    """A model that maps images of domain A to domain B and back (CycleGAN's G and F).
+
+    ``domains`` names A and B (``("sneaker", "ankle-boot")``); ``domain_data`` gives the data
+    source of each (``"fashion-mnist:sneaker"``), where the model's own test images come from.
+    Both are set from the training data and saved in config.json.
+    """
+
+    domains: tuple[str, str] = ("a", "b")
+    domain_data: tuple[str, str] = ("", "")
+
+    @abstractmethod
+    def translate_batch(self, images: torch.Tensor, direction: str) -> torch.Tensor:
+        """One batch ``(B, C, H, W)`` in ``[0, 1]``, on the model's device, to the other domain,
+        in ``[0, 1]``; ``direction`` is ``"a2b"`` or ``"b2a"``."""
+
+    def resolve_direction(self, direction: str | None = None, *, to: str | None = None) -> str:
+        """``"a2b"`` or ``"b2a"`` from a direction (``a2b``, ``b2a``, or ``A2B`` with domain names:
+        ``sneaker2ankle-boot``) or the name of the target domain (``to="ankle-boot"``, or ``"b"``)."""
+        a, b = self.domains
+        if direction is not None and to is not None:
+            raise BadInputError("give a direction or a target domain, not both")
+        if to is not None:
+            targets = {b: "a2b", "b": "a2b", a: "b2a", "a": "b2a"}
+            if to not in targets:
+                raise BadInputError(f"unknown domain '{to}'; this model translates between '{a}' (A) and '{b}' (B)")
+            return targets[to]
+        direction = direction or "a2b"
+        names = {"a2b": "a2b", "b2a": "b2a", f"{a}2{b}": "a2b", f"{b}2{a}": "b2a"}
+        if direction not in names:
+            raise BadInputError(f"unknown direction '{direction}'; use a2b ({a} → {b}) or b2a ({b} → {a})")
+        return names[direction]
+
+    def direction_domains(self, direction: str) -> tuple[str, str]:
+        """(source, target) domain names of a direction."""
+        a, b = self.domains
+        return (a, b) if self.resolve_direction(direction) == "a2b" else (b, a)
+
+    @torch.no_grad()
+    def translate(self, images: torch.Tensor, direction: str | None = "a2b", *, to: str | None = None,
+                  batch_size: int = 256) -> torch.Tensor:
+        """Translate images to the other domain.
+
+        Args:
+            images: ``(B, C, H, W)`` (or one ``(C, H, W)``) in ``[0, 1]``, of the model's image shape.
+            direction: ``"a2b"`` (default) or ``"b2a"``; ``to`` names the target domain instead.
+            batch_size: Images per forward pass, to bound memory.
+
+        Returns:
+            ``(B, C, H, W)`` in ``[0, 1]``, on the CPU; the same input gives the same output.
+        """
+        direction = self.resolve_direction(None if to is not None else direction, to=to)
+        images = self.check_images(images)
+        batch_size = check_count(batch_size, "batch_size")
+        was_training = self.training
+        self.eval()
+        try:
+            out = [self.translate_batch(b, direction).float().clamp(0, 1).cpu() for b in images.split(batch_size)]
+        finally:
+            self.train(was_training)
+        return torch.cat(out)
+
+    @torch.no_grad()
+    def cycle(self, images: torch.Tensor, direction: str | None = "a2b", *, batch_size: int = 256) -> torch.Tensor:
+        """The round trip: images of the source domain of ``direction`` translated there and back,
+        ``(B, C, H, W)`` in ``[0, 1]`` (CycleGAN's F(G(x)) for ``a2b``)."""
+        direction = self.resolve_direction(direction)
+        back = "b2a" if direction == "a2b" else "a2b"
+        return self.translate(self.translate(images, direction, batch_size=batch_size), back, batch_size=batch_size)
+
+    def domain_images(self, domain: str, split: str = "test") -> torch.Tensor:
+        """Real images of one of the model's domains (``"a"``, ``"b"`` or a domain name), from
+        the data source it was trained on (``domain_data``)."""
+        direction = self.resolve_direction(to=domain)  # the direction whose target is ``domain``
+        source = self.domain_data[1 if direction == "a2b" else 0]
+        if not source:
+            raise BadInputError(f"{type(self).__name__} does not know the data of domain '{domain}'")
+        from zoo.data import load_source
+
+        return load_source(source, split).images
+
+    @torch.no_grad()
+    def preview(self, data: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, int]:
+        """Rows: 8 images of A, their translations to B, 8 images of B, their translations to A.
+        ``data`` maps ``"a"`` and ``"b"`` to real images; by default the test images of each domain."""
+        rows = []
+        for domain, direction in (("a", "a2b"), ("b", "b2a")):
+            x = (data[domain] if data else self.domain_images(domain))[:8]
+            rows += [x.cpu().float(), self.translate(x, direction)]
+        return torch.cat(rows), len(rows[0])
 
 
 class Sampler(ABC):
@@ -283,7 +482,7 @@ class Sampler(ABC):
         """
 
 
-class Likelihood(ABC):
+class Likelihood(Model, ABC):
     """A model that scores images: ``log_prob`` in nats per image of 8-bit data.
 
     ``exact_likelihood`` is False where ``log_prob`` is a lower bound (a VAE's ELBO);
@@ -300,3 +499,38 @@ class Likelihood(ABC):
 def bits_per_dim(nll_nats: torch.Tensor, num_dims: int) -> torch.Tensor:
     """Convert a negative log-likelihood in nats per image to bits per dimension."""
     return nll_nats / (num_dims * math.log(2))
+
+
+ROLES: dict[str, type[Model]] = {
+    "generator": Generator, "translation": Translator, "encoder": Encoder, "likelihood": Likelihood,
+}
+
+
+def capabilities_of(model: Model | type[Model]) -> tuple[str, ...]:
+    """The roles a model (or model class) has, read off its type, plus ``conditional`` (class
+    names) and ``interpolation`` (``interpolate`` between seeds), in ``zoo.registry.CAPABILITIES``
+    order. ``zoo list`` shows what specs declare; the contract kit checks they agree with this."""
+    cls = model if isinstance(model, type) else type(model)
+    found = {name for name, role in ROLES.items() if issubclass(cls, role)}
+    if isinstance(model, Model) and model.conditional:
+        found.add("conditional")
+    if callable(getattr(cls, "interpolate", None)):
+        found.add("interpolation")
+    from zoo.registry import CAPABILITIES
+
+    return tuple(c for c in CAPABILITIES if c in found)
+
+
+def require_role(model: Model, role: str, name: str = "") -> None:
+    """Raise one clear ``BadInputError`` when ``model`` lacks ``role``, pointing at what it can do."""
+    if isinstance(model, ROLES[role]):
+        return
+    name = name or type(model).__name__
+    commands = {"generator": "zoo sample", "translation": "zoo translate", "encoder": "zoo reconstruct",
+                "likelihood": "zoo eval --metrics bpd"}
+    what = {"generator": "does not generate from noise", "translation": "does not translate between domains",
+            "encoder": "has no encoder", "likelihood": "has no log_prob"}
+    has = [r for r in ROLES if isinstance(model, ROLES[r])]
+    hint = f"; it is a {' and '.join(r if r != 'translation' else 'translator' for r in has)}" if has else ""
+    use = f": use {', '.join(f'`{commands[r]} {name}`' for r in has)}" if has else ""
+    raise BadInputError(f"'{name}' {what[role]}{hint}{use}")

@@ -17,7 +17,7 @@ from typing import Any
 import pluggy
 
 from zoo import hookspecs
-from zoo.registry import ModelSpec, Registry, SamplerSpec
+from zoo.registry import DatasetSpec, ModelSpec, Registry, SamplerSpec
 
 GROUP = "zoo"
 
@@ -100,10 +100,14 @@ def get_registry(*, reload: bool = False) -> Registry:
     load_entry_points()
     failures[:] = [f for f in failures if f.stage != "register"]  # rebuilt below
     registry = Registry()
+    from zoo.data import BUILTIN_DATASETS  # the core's own data sets, present whatever plugins load
 
+    for dataset in BUILTIN_DATASETS:
+        registry.add_dataset(dataset)
     for hook_name, add in (
         ("register_models", registry.add_model),
         ("register_samplers", registry.add_sampler),
+        ("register_datasets", registry.add_dataset),
     ):
         caller = getattr(pm.hook, hook_name)
         for impl in reversed(caller.get_hookimpls()):
@@ -124,8 +128,8 @@ def get_registry(*, reload: bool = False) -> Registry:
 
 
 def _stamp(spec: Any, plugin_name: str) -> Any:
-    if not isinstance(spec, (ModelSpec, SamplerSpec)):
-        raise TypeError(f"register() takes a ModelSpec or SamplerSpec, got {type(spec).__name__}")
+    if not isinstance(spec, (ModelSpec, SamplerSpec, DatasetSpec)):
+        raise TypeError(f"register() takes a ModelSpec, SamplerSpec or DatasetSpec, got {type(spec).__name__}")
     from dataclasses import replace
 
     return replace(spec, plugin=plugin_name)

@@ -15,7 +15,9 @@ from typing import Any
 from zoo.errors import DuplicateModelError, PluginError, UnknownModelError
 
 FAMILIES = ("autoencoder", "gan", "diffusion", "autoregressive")
-CAPABILITIES = ("generator", "encoder", "conditional", "likelihood", "translation", "interpolation", "truncation",
+# The roles (a model has at least one: zoo.interfaces.ROLES), then optional abilities.
+ROLES = ("generator", "translation", "encoder", "likelihood")
+CAPABILITIES = ("generator", "translation", "encoder", "likelihood", "conditional", "interpolation", "truncation",
                 "style-mixing")
 
 
@@ -31,7 +33,9 @@ class ModelSpec:
         factory: Dotted path ``"module:callable"``; the callable takes the config
             keyword arguments and returns the model (a ``zoo.Generator``).
         family: One of ``FAMILIES``.
-        capabilities: Subset of ``CAPABILITIES`` (``"generator"`` for every model).
+        capabilities: Subset of ``CAPABILITIES``, with at least one of the ``ROLES``: ``"generator"``
+            (samples from noise), ``"translation"``, ``"encoder"``, ``"likelihood"``. They must
+            match the model's type (``zoo.interfaces.capabilities_of``); the contract kit checks it.
         image_shape: ``(C, H, W)`` of the images the model makes.
         arch: The architecture id this model is an instance of (itself if empty).
         config: Keyword arguments for ``factory`` (the architecture's hyperparameters).
@@ -90,6 +94,8 @@ class ModelSpec:
         unknown = set(self.capabilities) - set(CAPABILITIES)
         if unknown:
             problems.append(f"unknown capabilities {sorted(unknown)}")
+        if not set(self.capabilities) & set(ROLES):
+            problems.append(f"capabilities name no role (one of {', '.join(ROLES)})")
         if ":" not in self.factory:
             problems.append(f"factory '{self.factory}' is not 'module:callable'")
         if self.loader and ":" not in self.loader:
@@ -133,6 +139,47 @@ class SamplerSpec:
     plugin: str = ""
 
 
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A data set the zoo can train and evaluate on, found by name (``zoo datasets`` lists them).
+
+    Attributes:
+        id: Unique name (``"fashion-mnist"``).
+        loader: Dotted path ``"module:callable"``; the callable takes ``split`` (one of ``splits``)
+            and returns ``(images, labels)``: float ``(N, C, H, W)`` in ``[0, 1]`` and int64 ``(N,)``
+            (``-1`` where there are no labels).
+        image_shape: ``(C, H, W)`` of its images.
+        splits: The splits ``loader`` accepts.
+        classes: Class names, by label index; a class is a data source too (``fashion-mnist:sneaker``).
+        num_images: Images per split, for the listing.
+        status: Dotted path of a cheap check ``() -> str`` (no torch import): ``""`` when the data is
+            there, else how to get it. Empty: always available.
+        description: One line for ``zoo datasets``.
+        license: License of the data.
+        plugin: Filled in by the plugin manager.
+    """
+
+    id: str
+    loader: str
+    image_shape: tuple[int, int, int]
+    splits: tuple[str, ...] = ("train", "test")
+    classes: tuple[str, ...] = ()
+    num_images: dict[str, int] = field(default_factory=dict)
+    status: str = ""
+    description: str = ""
+    license: str = ""
+    plugin: str = ""
+
+    def __post_init__(self) -> None:
+        if ":" not in self.loader:
+            raise PluginError(f"data set spec '{self.id}': loader '{self.loader}' is not 'module:callable'")
+        if not self.id or any(ch in self.id for ch in ":@/ "):
+            raise PluginError(f"data set id '{self.id}' must be non-empty, without ':', '@', '/' or spaces")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 def import_object(path: str) -> Any:
     """Import ``"package.module:attr"`` and return the attribute."""
     module_name, _, attr = path.partition(":")
@@ -152,6 +199,7 @@ class Registry:
     def __init__(self) -> None:
         self.models: dict[str, ModelSpec] = {}
         self.samplers: dict[str, SamplerSpec] = {}
+        self.datasets: dict[str, DatasetSpec] = {}
         self._aliases: dict[str, str] = {}
 
     def add_model(self, spec: ModelSpec) -> None:
@@ -175,6 +223,19 @@ class Registry:
                 f"'{owner.plugin}' and '{spec.plugin}'"
             )
         self.samplers[spec.id] = spec
+
+    def add_dataset(self, spec: DatasetSpec) -> None:
+        if spec.id in self.datasets:
+            owner = self.datasets[spec.id]
+            raise DuplicateModelError(
+                f"data set id '{spec.id}' is claimed by two plugins: '{owner.plugin}' and '{spec.plugin}'"
+            )
+        self.datasets[spec.id] = spec
+
+    def get_dataset(self, name: str) -> DatasetSpec:
+        if name not in self.datasets:
+            raise UnknownModelError(name, self.datasets, what="data set", listing="zoo datasets")
+        return self.datasets[name]
 
     def get(self, name: str) -> ModelSpec:
         key = self._aliases.get(name) or self._aliases.get(name.lower())

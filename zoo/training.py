@@ -1,10 +1,18 @@
 """The shared training loop, on Hugging Face Accelerate.
 
-Plugins give a ``TrainingStep`` (optimizers, one update, optional evaluation);
-the loop owns everything else: data loading, device placement (one process, or
-many under ``accelerate launch``), an EMA of the weights, atomic resumable
-checkpoints, a sample grid per epoch, a JSON-lines log, and the export of the
-model folder that goes under ``model_cards/`` or to the Hub.
+Plugins give a ``TrainingStep`` (the data it needs, optimizers, one update, optional
+evaluation); the loop owns everything else: data loading (one data set, or several
+unpaired ones), device placement, gradient synchronisation across processes, an EMA
+of the weights, atomic resumable checkpoints, a preview grid per epoch, a JSON-lines
+log, and the export of the model folder that goes under ``model_cards/`` or to the Hub.
+
+Several processes (``torchrun``, ``accelerate launch --multi_gpu``): every process starts
+from rank 0's weights, draws its own noise and its own share of each batch, and every
+``accelerator.backward`` a step calls averages the gradients of all parameters across the
+processes. So a step is correct on N processes whichever of its modules it calls, and how
+(DDP would only synchronise what runs through the wrapped module's ``forward``).
+Buffers (batch-norm statistics) follow rank 0 after each step. Only the main process
+prints, logs, and writes checkpoints, previews and the export.
 """
 
 from __future__ import annotations
@@ -32,19 +40,36 @@ class TrainingStep(ABC):
     """What a plugin supplies to train its architecture.
 
     Attributes:
-        model: The model (possibly wrapped by Accelerate/DDP after ``bind``).
+        data_sources: The data the step trains on, by name. One name (the default, ``("data",)``):
+            ``step`` gets one batch of images and labels from ``zoo train --data SOURCE``. Several
+            (CycleGAN's ``("a", "b")``): one data source each, read independently (unpaired), and
+            ``step``, ``on_train_end`` and ``evaluate`` get dicts of images and of labels keyed by
+            these names.
+        model: The model, on the training device.
         optimizers: Set by the loop from ``configure_optimizers`` after preparation.
-        ema_prefix: Only parameters whose names start with it get an EMA ("" = all).
+        ema_prefix: Only parameters whose names start with it (or with one of them, for a tuple)
+            get an EMA ("" = all).
+        total_steps: Set by the loop before training: the number of steps the run will take
+            (for learning-rate schedules).
     """
 
-    ema_prefix: str = ""
+    data_sources: tuple[str, ...] = ("data",)
+    ema_prefix: str | tuple[str, ...] = ""
 
     def __init__(self, model: nn.Module) -> None:
         self.model = model
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.total_steps = 0
+
+    @classmethod
+    def config_from_data(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """Architecture config the model takes from its training data, before it is built
+        (a translator names its domains after the data sources, say); ``data`` maps each of
+        ``data_sources`` to its ``zoo.data.Data``. Options the user gave with ``--config`` win."""
+        return {}
 
     def unwrap(self) -> nn.Module:
-        """The bare model, under any DDP wrapper."""
+        """The bare model (the loop no longer wraps it; kept for steps written against DDP)."""
         return getattr(self.model, "module", self.model)
 
     @abstractmethod
@@ -52,8 +77,12 @@ class TrainingStep(ABC):
         """Optimizers by name (checkpointed under these names)."""
 
     @abstractmethod
-    def step(self, images: torch.Tensor, labels: torch.Tensor, step: int, accelerator: Any) -> dict[str, float]:
-        """One update on a batch: images ``(B, C, H, W)`` in ``[0, 1]``, labels ``(B,)``.
+    def step(self, images: Any, labels: Any, step: int, accelerator: Any) -> dict[str, float]:
+        """One update on a batch: images ``(B, C, H, W)`` in ``[0, 1]``, labels ``(B,)`` (dicts of
+        them by source name for a step with several ``data_sources``).
+
+        Call ``accelerator.backward(loss)`` for every backward pass: it averages the gradients
+        across processes. ``step`` counts from 0 over the whole run.
 
         Returns:
             Scalars to log (losses).
@@ -73,7 +102,7 @@ class EMA:
     """Exponential moving average of floating-point weights (Polyak averaging), with a
     warm-up so early averages are not dominated by the random initialisation."""
 
-    def __init__(self, model: nn.Module, decay: float, prefix: str = "") -> None:
+    def __init__(self, model: nn.Module, decay: float, prefix: str | tuple[str, ...] = "") -> None:
         self.decay = decay
         self.shadow = {k: v.detach().clone() for k, v in model.state_dict().items()
                        if k.startswith(prefix) and v.is_floating_point()}
@@ -93,10 +122,14 @@ class EMA:
 
 @dataclass
 class TrainConfig:
-    """Options of ``zoo train`` (also written to ``train_config.json`` in the run folder)."""
+    """Options of ``zoo train`` (also written to ``train_config.json`` in the run folder).
+
+    ``data`` is one data source (``zoo.data``), or one per source the training step names, in
+    its order or as ``NAME=SOURCE`` (``["a=fashion-mnist:sneaker", "b=fashion-mnist:ankle-boot"]``).
+    """
 
     arch: str
-    data: str = "fashion-mnist"
+    data: str | list[str] = "fashion-mnist"
     out: str = "runs/model"
     epochs: int = 10
     batch_size: int = 128
@@ -161,6 +194,112 @@ def hardware_description(device: torch.device) -> str:
     return f"CPU ({cpu}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()})"
 
 
+def resolve_data_sources(data: str | list[str] | tuple[str, ...], names: tuple[str, ...]) -> dict[str, str]:
+    """Map a step's ``data_sources`` names to data source strings: ``data`` gives one source per
+    name, in order or as ``NAME=SOURCE``. One clear ``BadInputError`` for a wrong count or name."""
+    items = [data] if isinstance(data, str) else list(data)
+    named: dict[str, str] = {}
+    ordered = []
+    for item in items:
+        key, eq, value = item.partition("=")
+        if eq and key in names:
+            if key in named:
+                raise BadInputError(f"data source '{key}' is given twice")
+            named[key] = value
+        else:
+            ordered.append(item)
+    rest = [n for n in names if n not in named]
+    if len(ordered) != len(rest):
+        need = " ".join(f"--data {n.upper()}" for n in names) if len(names) > 1 else "--data SOURCE"
+        raise BadInputError(
+            f"this training step reads {len(names)} data source{'s' if len(names) > 1 else ''}"
+            f" ({', '.join(names)}), got {len(items)}: give {need}"
+            + (f" (or {' '.join(f'--data {n}=SOURCE' for n in names)})" if len(names) > 1 else "")
+        )
+    named.update(zip(rest, ordered))
+    return {n: named[n] for n in names}
+
+
+class UnpairedDataset(torch.utils.data.Dataset):
+    """Several data sets read side by side without pairing (CycleGAN's unaligned mode): as long
+    as the largest; item ``i`` takes image ``i`` of the largest and, of each smaller set, the image
+    a fixed random permutation puts at ``i`` modulo its size. The loader's shuffling does the rest."""
+
+    def __init__(self, tensors: dict[str, tuple[torch.Tensor, torch.Tensor]], seed: int) -> None:
+        self.tensors = tensors
+        self.length = max(len(images) for images, _ in tensors.values())
+        gen = torch.Generator().manual_seed(seed)
+        self.perms = {k: torch.randperm(len(images), generator=gen) for k, (images, _) in tensors.items()}
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, i: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        images, labels = {}, {}
+        for key, (x, y) in self.tensors.items():
+            j = i if len(x) == self.length else int(self.perms[key][i % len(x)])
+            images[key], labels[key] = x[j], y[j]
+        return images, labels
+
+
+class _SyncedAccelerator:
+    """The Accelerator as a training step sees it: ``backward`` also averages every parameter's
+    gradient across processes (see the module docstring); everything else is Accelerate's."""
+
+    def __init__(self, accelerator: Any, model: nn.Module) -> None:
+        self._accelerator = accelerator
+        self._params = [p for p in model.parameters() if p.requires_grad]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._accelerator, name)
+
+    def backward(self, loss: torch.Tensor, **kwargs: Any) -> None:
+        self._accelerator.backward(loss, **kwargs)
+        if self._accelerator.num_processes > 1:
+            average_gradients(self._params)
+
+
+def average_gradients(params: list[nn.Parameter]) -> None:
+    """All-reduce the gradients that exist, flattened into one buffer, and divide by the world size.
+    Every process must hold gradients for the same parameters (the same code path runs on each)."""
+    import torch.distributed as dist
+    from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
+
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    flat = _flatten_dense_tensors(grads)
+    dist.all_reduce(flat)
+    flat /= dist.get_world_size()
+    for grad, synced in zip(grads, _unflatten_dense_tensors(flat, grads)):
+        grad.copy_(synced)
+
+
+def divergence_from_main(tensors: list[torch.Tensor]) -> float:
+    """The largest absolute difference between these tensors on any process and on rank 0 (0.0 when
+    the processes are in step), the same number on every process."""
+    import torch.distributed as dist
+
+    worst = torch.zeros((), dtype=torch.float64)
+    for t in tensors:
+        ref = t.detach().clone()
+        dist.broadcast(ref, src=0)
+        if t.is_floating_point():
+            worst = torch.maximum(worst, (t.detach() - ref).abs().max().double().cpu())
+        elif not torch.equal(t, ref):
+            worst = torch.maximum(worst, torch.tensor(float("inf"), dtype=torch.float64))
+    dist.all_reduce(worst, op=dist.ReduceOp.MAX)
+    return float(worst)
+
+
+def broadcast_from_main(tensors: list[torch.Tensor]) -> None:
+    """Overwrite ``tensors`` on every process with rank 0's (start weights, batch-norm statistics)."""
+    import torch.distributed as dist
+
+    for t in tensors:
+        dist.broadcast(t.data, src=0)
+
+
 def train(cfg: TrainConfig, *, resume: bool = False, command: str = "", progress: bool | None = None) -> Path:
     """Train ``cfg.arch`` on ``cfg.data``; return the exported model folder (``<out>/model``).
 
@@ -173,7 +312,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str = "", progress
 
     import zoo
     from zoo.api import resolve_device
-    from zoo.data import load_dataset
+    from zoo.data import load_source
     from zoo.registry import import_object
 
     out = Path(cfg.out)
@@ -187,26 +326,51 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str = "", progress
     if not spec.trainer:
         raise BadInputError(f"architecture '{cfg.arch}' has no training step registered")
     device = resolve_device(cfg.device)
-    images, labels = load_dataset(cfg.data, "train")
-    if images.shape[1:] != tuple(spec.image_shape):
-        raise BadInputError(
-            f"data images are {tuple(images.shape[1:])} but '{cfg.arch}' makes {tuple(spec.image_shape)}"
-        )
+    step_cls = import_object(spec.trainer)
+    sources = resolve_data_sources(cfg.data, tuple(step_cls.data_sources))
+    data = {name: load_source(source, "train") for name, source in sources.items()}
+    for d in data.values():
+        if len(d.images) < cfg.batch_size:
+            raise BadInputError(f"data source '{d.source}' holds {len(d.images)} training images, fewer than one"
+                                f" batch of {cfg.batch_size}: lower --batch-size")
+    shapes = {name: tuple(d.images.shape[1:]) for name, d in data.items()}
+    if len(set(shapes.values())) > 1:  # a model works on one image shape
+        size = max(s[-1] for s in shapes.values())
+        raise BadInputError("the data sources have different image shapes: " + ", ".join(
+            f"{data[n].source} {'×'.join(map(str, s))}" for n, s in shapes.items())
+            + f"; resize with SOURCE@SIZE (--data {next(d.source for d in data.values() if d.images.shape[-1] != size)}"
+            f"@{size})")
     set_seed(cfg.seed)
     accelerator = Accelerator(cpu=device.type == "cpu", mixed_precision=cfg.mixed_precision)
-    model = zoo.create(cfg.arch, **cfg.model_config)
-    step_fn: TrainingStep = import_object(spec.trainer)(model, **cfg.step_config)
+    rank, world = accelerator.process_index, accelerator.num_processes
+    model_config = {**step_cls.config_from_data(data), **cfg.model_config}
+    model = zoo.create(cfg.arch, **model_config).to(accelerator.device)
+    for d in data.values():
+        if tuple(d.images.shape[1:]) != tuple(model.image_shape):
+            c, h, w = d.images.shape[1:]
+            hint = f" (resize it: --data {d.source}@{model.image_shape[-1]})" if c == model.image_shape[0] else ""
+            raise BadInputError(f"data source '{d.source}' has {c}×{h}×{w} images but '{cfg.arch}' works on "
+                                f"{'×'.join(map(str, model.image_shape))}{hint}")
+    if world > 1:  # every process starts from rank 0's weights, then draws its own noise
+        broadcast_from_main(list(model.state_dict().values()))
+        torch.manual_seed(cfg.seed + 100_003 * rank)
+    step_fn: TrainingStep = step_cls(model, **cfg.step_config)
     opts = step_fn.configure_optimizers()
+    if len(data) == 1:
+        (only,) = data.values()
+        dataset: torch.utils.data.Dataset = torch.utils.data.TensorDataset(only.images, only.labels)
+    else:
+        dataset = UnpairedDataset({k: (d.images, d.labels) for k, d in data.items()}, cfg.seed)
     loader = torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(images, labels), batch_size=cfg.batch_size, shuffle=True,
-        drop_last=True, num_workers=cfg.num_workers,
+        dataset, batch_size=cfg.batch_size, shuffle=True, drop_last=True, num_workers=cfg.num_workers,
         generator=torch.Generator().manual_seed(cfg.seed),
     )
-    prepared = accelerator.prepare(model, *opts.values(), loader)
-    step_fn.model = prepared[0]
-    step_fn.optimizers = dict(zip(opts, prepared[1:-1]))
+    prepared = accelerator.prepare(*opts.values(), loader)
+    step_fn.optimizers = dict(zip(opts, prepared[:-1]))
     loader = prepared[-1]
-    bare = step_fn.unwrap()
+    bare = model
+    synced = _SyncedAccelerator(accelerator, bare)
+    buffers = [b for b in bare.buffers()]
     ema = EMA(bare, cfg.ema_decay, step_fn.ema_prefix) if cfg.ema_decay > 0 else None
 
     state: dict[str, Any] = {"epoch": 0, "step": 0, "wall_time_s": 0.0, "images_seen": 0}
@@ -214,14 +378,18 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str = "", progress
         state = _read_checkpoint(ckpt, bare, ema, step_fn.optimizers)
         run_config = json.loads((out / "train_config.json").read_text())
     else:
-        out.mkdir(parents=True, exist_ok=True)
         run_config = {**asdict(cfg), "commands": []}
     run_config["commands"].append(command)  # every invocation, so a resumed run's history is known
-    (out / "train_config.json").write_text(json.dumps(run_config, indent=2))
-    (out / "samples").mkdir(exist_ok=True)
-    steps_per_epoch = len(loader)
-    log = open(out / "log.jsonl", "a")
     main = accelerator.is_main_process
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "train_config.json").write_text(json.dumps(run_config, indent=2))
+        (out / "samples").mkdir(exist_ok=True)
+    steps_per_epoch = len(loader)
+    step_fn.total_steps = min(cfg.epochs * steps_per_epoch, cfg.max_steps or cfg.epochs * steps_per_epoch)
+    log = open(out / "log.jsonl", "a") if main else None
+    pick = torch.Generator().manual_seed(0)  # the same real images in every preview: eight drawn at random
+    preview_data = {k: d.images[torch.randperm(len(d.images), generator=pick)[:8]] for k, d in data.items()}
 
     def save() -> None:
         if main:
@@ -236,28 +404,37 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str = "", progress
         ema.copy_to(shadow)
         return shadow.eval()
 
+    def write_preview(model: Any, path: Path) -> None:
+        images, nrow = model.to(device).preview(preview_data)
+        save_grid(images, path, nrow=nrow, force=True)
+
     done = False
+    metrics: dict[str, float] = {}
     start_epoch = state["epoch"]
     skip = state["step"] - start_epoch * steps_per_epoch  # batches already done in this epoch
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.perf_counter()
         bar = tqdm(total=steps_per_epoch, initial=max(skip, 0), desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                   disable=(None if main else True) if progress is None else not progress, leave=False)
+                   disable=(None if main else True) if progress is None else not (progress and main), leave=False)
         bare.train()
         for i, (x, y) in enumerate(loader):
             if i < skip:
                 continue
-            metrics = step_fn.step(x, y, state["step"], accelerator)
+            with accelerator.autocast():
+                metrics = step_fn.step(x, y, state["step"], synced)
+            if world > 1 and buffers:
+                broadcast_from_main(buffers)
             if ema is not None:
                 ema.update(bare)
             state["step"] += 1
-            state["images_seen"] += len(x) * accelerator.num_processes
+            batch = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+            state["images_seen"] += batch * world
             if any(not math.isfinite(v) for v in metrics.values()):
                 save()
                 raise BadInputError(f"training diverged at step {state['step']}: {metrics}")
             bar.update(1)
             bar.set_postfix({k: f"{v:.3f}" for k, v in metrics.items()})
-            if state["step"] % 50 == 0 and main:
+            if state["step"] % 50 == 0 and log is not None:
                 log.write(json.dumps({"epoch": epoch, "step": state["step"], **metrics}) + "\n")
                 log.flush()
             if cfg.checkpoint_every and state["step"] % cfg.checkpoint_every == 0:
@@ -279,41 +456,61 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str = "", progress
                   f"{', '.join(f'{k} {v:.4f}' for k, v in metrics.items())} "
                   f"({state['wall_time_s']:.0f} s, {rate:.0f} img/s)", file=sys.stderr, flush=True)
             if (epoch + 1) % cfg.sample_every == 0 or done or epoch + 1 == cfg.epochs:
-                grid = ema_model().to(device).sample(64, seed=0)
-                save_grid(grid, out / "samples" / f"epoch_{epoch + 1:03d}.png", nrow=8, force=True)
+                write_preview(ema_model(), out / "samples" / f"epoch_{epoch + 1:03d}.png")
         if done:
             break
 
+    divergence = divergence_from_main(list(bare.state_dict().values())) if world > 1 else 0.0
+    if divergence > 0 and main:  # a step changed weights outside accelerator.backward and its optimizers
+        print(f"warning: the {world} processes ended with different weights (max difference {divergence:.3g});"
+              " the export holds rank 0's", file=sys.stderr, flush=True)
     final = ema_model()
     export = out / "model"
     if main:
-        step_fn.on_train_end(final, images, labels)
-        test_images, test_labels = _test_split(cfg.data)
-        has_test = test_images is not None and test_labels is not None
-        metrics = step_fn.evaluate(final, test_images, test_labels) if has_test else {}  # type: ignore[arg-type]
+        train_images = {k: d.images for k, d in data.items()}
+        train_labels = {k: d.labels for k, d in data.items()}
+        single = len(data) == 1
+        step_fn.on_train_end(final, *(_unwrap_single(train_images, train_labels) if single
+                                      else (train_images, train_labels)))
+        tests = {name: _test_split(source) for name, source in sources.items()}
+        metrics = {}
+        if all(t is not None for t in tests.values()):
+            test_images = {k: t[0] for k, t in tests.items() if t is not None}
+            test_labels = {k: t[1] for k, t in tests.items() if t is not None}
+            metrics = step_fn.evaluate(final, *(_unwrap_single(test_images, test_labels) if single
+                                                else (test_images, test_labels)))
         run_info = {
             "commands": run_config["commands"], "epochs": state["epoch"], "steps": state["step"],
-            "batch_size": cfg.batch_size, "images_seen": state["images_seen"],
+            "batch_size": cfg.batch_size, "processes": world, "images_seen": state["images_seen"],
+            "max_weight_difference_across_processes": divergence,
             "wall_time_s": round(state["wall_time_s"], 1),
             "images_per_s": round(state["images_seen"] / max(state["wall_time_s"], 1e-9), 1),
             "hardware": hardware_description(device), "torch": torch.__version__,
-            "data": cfg.data, "seed": cfg.seed, "ema_decay": cfg.ema_decay, "eval": metrics,
+            "data": sources if not single else next(iter(sources.values())), "seed": cfg.seed,
+            "ema_decay": cfg.ema_decay, "eval": metrics,
         }
         W.save_model_folder(final, export, card=None, half=False)
         (export / "training.json").write_text(json.dumps(run_info, indent=2) + "\n")
-        save_grid(final.sample(64, seed=0), export / "samples.png", nrow=8, force=True)
+        write_preview(final, export / "samples.png")
         print(json.dumps(run_info, indent=2), file=sys.stderr)
-    log.close()
+    if log is not None:
+        log.close()
+    accelerator.wait_for_everyone()
     return export
 
 
-def _test_split(data: str) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    from zoo.data import load_dataset
+def _unwrap_single(images: dict[str, Any], labels: dict[str, Any]) -> tuple[Any, Any]:
+    """The one source's tensors, as steps with a single data source receive them."""
+    return next(iter(images.values())), next(iter(labels.values()))
+
+
+def _test_split(source: str) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The test split of a data source, or None where it has none (a folder of images)."""
+    from zoo.data import load_source
     from zoo.errors import DataError
 
-    if data != "fashion-mnist":
-        return None, None
     try:
-        return load_dataset(data, "test")
+        data = load_source(source, "test")
     except DataError:
-        return None, None
+        return None
+    return data.images, data.labels

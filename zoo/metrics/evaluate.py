@@ -39,6 +39,7 @@ class EvalResult:
     seed: int
     scores: dict[str, float] = field(default_factory=dict)
     floor: dict[str, float] = field(default_factory=dict)
+    baseline: dict[str, float] = field(default_factory=dict)  # translators: the untranslated inputs' scores
     reference: str = ""
     extractor: str = ""
     seconds: float = 0.0
@@ -46,16 +47,21 @@ class EvalResult:
     sample_options: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, **self.scores, "floor": self.floor, "num_samples": self.num_samples,
+        extra = {"source_only": self.baseline} if self.baseline else {}
+        return {"model": self.model, **self.scores, "floor": self.floor, **extra, "num_samples": self.num_samples,
                 "seed": self.seed, "sample_options": self.sample_options, "reference": self.reference,
                 "extractor": self.extractor, "seconds": round(self.seconds, 1), "notes": self.notes}
 
 
 def parse_metrics(text: str | list[str] | tuple[str, ...]) -> list[str]:
+    """Comma-separated metric names, checked against those of generators and of translators."""
+    from zoo.metrics.translation import METRICS as TRANSLATION_METRICS
+
+    known = {**METRICS, **TRANSLATION_METRICS}
     names = [m.strip().lower() for m in (text.split(",") if isinstance(text, str) else text) if m.strip()]
-    unknown = [m for m in names if m not in METRICS]
+    unknown = [m for m in names if m not in known]
     if unknown or not names:
-        raise BadInputError(f"unknown metric {', '.join(unknown) or '(none given)'}; choose from {', '.join(METRICS)}")
+        raise BadInputError(f"unknown metric {', '.join(unknown) or '(none given)'}; choose from {', '.join(known)}")
     return list(dict.fromkeys(names))
 
 
@@ -119,7 +125,7 @@ def _set_scores(out: dict[str, float], metrics: list[str], fake: torch.Tensor, r
 
 def evaluate(
     model_id: str,
-    metrics: list[str] | tuple[str, ...] = DEFAULT_METRICS,
+    metrics: list[str] | tuple[str, ...] | None = None,
     *,
     num_samples: int = 10_000,
     seed: int = 0,
@@ -130,18 +136,20 @@ def evaluate(
     model: Any = None,
     progress: bool = False,
 ) -> EvalResult:
-    """Score a model. Args as in ``zoo eval --help``; ``sample_options`` go to ``model.sample``
-    (``sampler``, ``steps``, ``eta`` of diffusion models); ``model`` skips loading (for tests);
-    ``progress`` shows a bar while the samples are drawn."""
+    """Score a model. Args as in ``zoo eval --help``; ``metrics`` default to those of the model's
+    role (``DEFAULT_METRICS`` for generators, ``zoo.metrics.translation.DEFAULT_METRICS`` for
+    translators); ``sample_options`` go to ``model.sample`` (``sampler``, ``steps``, ``eta`` of
+    diffusion models); ``model`` skips loading (for tests); ``progress`` shows a bar while the
+    samples are drawn."""
     import zoo
     from zoo.api import resolve_device
-    from zoo.interfaces import Likelihood, check_count
+    from zoo.interfaces import Likelihood, Translator, check_count, require_role
 
-    metrics = parse_metrics(list(metrics))
+    given = parse_metrics(list(metrics)) if metrics else None
     if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 1:
         raise BadInputError(f"--num-samples must be an integer above 1, got {num_samples!r}")
     check_count(batch_size, "--batch-size")
-    if "fid" in metrics:
+    if "fid" in (given or ()):
         if not inception_weights:
             raise BadInputError("metric fid needs --inception-weights PATH (the standard pt_inception-2015-12-05 file);"
                                 " nothing is downloaded")
@@ -150,6 +158,24 @@ def evaluate(
     dev = resolve_device(device)
     t0 = time.perf_counter()
     model = model if model is not None else zoo.load(model_id, device=dev)
+    if isinstance(model, Translator) and not ({"bpd", "fid"} & set(given or ())):
+        from zoo.metrics.translation import evaluate_translator
+
+        if sample_options:
+            raise BadInputError(f"'{model_id}' is a translator; sampling options {sorted(sample_options)} do not apply")
+        result = EvalResult(model_id, num_samples, seed)
+        evaluate_translator(model, model_id, given, num_samples=num_samples, seed=seed, batch_size=batch_size,
+                            device=dev, result=result)
+        result.seconds = time.perf_counter() - t0
+        return result
+    metrics = given or list(DEFAULT_METRICS)
+    from zoo.metrics.translation import METRICS as TRANSLATION_METRICS
+
+    only_translation = [m for m in metrics if m in TRANSLATION_METRICS and m not in METRICS]
+    if only_translation:
+        raise BadInputError(f"metric {', '.join(only_translation)} is for translators; '{model_id}' is not one")
+    if any(m != "bpd" for m in metrics):  # every other metric scores samples
+        require_role(model, "generator", model_id)
     if "bpd" in metrics and not isinstance(model, Likelihood):
         raise BadInputError(f"'{model_id}' has no log_prob, so no bits/dim; metric bpd needs a likelihood model")
     if "class-acc" in metrics and not model.conditional:

@@ -1,0 +1,58 @@
+"""Training on several processes (2 CPU processes on gloo, through Accelerate's debug launcher):
+every trainable architecture ends with the same weights on both ranks, and a model without
+batch-dependent layers trained on 2 processes matches 1 process at twice the batch."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import zoo
+from zoo.registry import import_object
+
+from .conftest import architecture_ids
+
+pytestmark = pytest.mark.slow
+
+
+def trainable() -> list[str]:
+    return [a for a in architecture_ids() if zoo.model_spec(a).trainer]
+
+
+def _train(arch: str, data: str, out: str, batch_size: int, ema_decay: float = 0.999) -> None:
+    from zoo.training import TrainConfig, train
+
+    spec = zoo.model_spec(arch)
+    sources = import_object(spec.trainer).data_sources
+    train(TrainConfig(arch=arch, data=[data] * len(sources), out=out, epochs=1, batch_size=batch_size, max_steps=3,
+                      model_config=spec.test_config, ema_decay=ema_decay, checkpoint_every=0), progress=False)
+
+
+def launch(fn, *args) -> None:
+    from accelerate import debug_launcher
+
+    debug_launcher(fn, args=args, num_processes=2)
+
+
+@pytest.mark.parametrize("arch", trainable())
+def test_two_processes_stay_in_step(arch, tiny_fashion, tmp_path):
+    launch(_train, arch, str(tiny_fashion), str(tmp_path / "run"), 8)
+    info = json.loads((tmp_path / "run" / "model" / "training.json").read_text())
+    assert info["processes"] == 2
+    assert info["max_weight_difference_across_processes"] == 0.0
+    assert info["images_seen"] == 3 * 8 * 2  # every process's share is counted
+
+
+def test_two_processes_match_one_at_twice_the_batch(tiny_fashion, tmp_path):
+    from zoo.weights import load_state_dict
+
+    launch(_train, "ae", str(tiny_fashion), str(tmp_path / "two"), 8, 0.0)
+    _train("ae", str(tiny_fashion), str(tmp_path / "one"), 16, 0.0)
+    two = load_state_dict(tmp_path / "two" / "model" / "model.safetensors")
+    one = load_state_dict(tmp_path / "one" / "model" / "model.safetensors")
+    start = zoo.create("ae", **zoo.model_spec("ae").test_config).state_dict()
+    for key in one:
+        assert torch.allclose(two[key], one[key], atol=1e-5), key
+    assert any(not torch.equal(one[k], start[k]) for k in one)  # the runs did train
