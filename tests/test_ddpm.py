@@ -285,6 +285,22 @@ def test_a_sampler_of_another_family_is_refused(register_plugin):
         tiny().sample(1, seed=0, sampler="pixel-loop")
 
 
+def test_dtype_names_cover_float64_and_device_errors_name_the_device(tmp_path):
+    save_model_folder(tiny(), tmp_path / "m")
+    model = zoo.load(str(tmp_path / "m"), dtype="float64", steps=2)
+    assert next(model.parameters()).dtype == torch.float64
+    assert torch.allclose(model.sample(2, seed=0), zoo.load(str(tmp_path / "m"), steps=2).sample(2, seed=0),
+                          atol=1e-4)  # the same noise in every dtype
+    assert zoo.api.resolve_dtype("fp64") is torch.float64 and zoo.api.resolve_dtype(torch.float64) is torch.float64
+    with pytest.raises(zoo.BadInputError, match="unknown dtype 'float128'.*float64"):
+        zoo.api.resolve_dtype("float128")
+    with pytest.raises(zoo.BadInputError, match="not a floating-point type"):
+        zoo.api.resolve_dtype(torch.int64)
+    if not torch.cuda.is_available():
+        with pytest.raises(zoo.BadInputError, match="^device 'cuda:0' was asked for but no CUDA GPU"):
+            zoo.api.resolve_device("cuda:0")
+
+
 def test_cli_bad_options_are_one_line(tmp_path):
     save_model_folder(tiny(), tmp_path / "m")
     for args in (["--steps", "0"], ["--steps", "999"], ["--sampler", "nope"], ["--eta", "2"]):
