@@ -263,12 +263,17 @@ def test_min_snr_weights():
     ({"eta": 1.5}, zoo.BadInputError, "eta"),
     ({"sampler": "ddpm", "eta": 0.5}, zoo.BadInputError, "sampler 'ddpm' got unknown options"),
     ({"temperature": 2}, zoo.BadInputError, "unknown options"),
+    ({"timestep_spacing": "middle"}, zoo.BadInputError,
+     "^timestep_spacing must be one of leading, trailing, linspace, got 'middle'$"),
+    ({"timestep_spacing": None, "rules": "pytorch"}, zoo.BadInputError,
+     "^rules must be one of zoo, diffusers, got 'pytorch'$"),
+    ({"sampler": "ddpm", "timestep_spacing": 3}, zoo.BadInputError, "timestep_spacing must be one of"),
 ])
 def test_bad_sampling_options_are_clear_errors(options, error, match, tmp_path):
     model = tiny()
     with pytest.raises(error, match=match):
         model.sample(1, seed=0, **options)
-    if "temperature" in options or options.get("sampler") == "ddpm":
+    if options.get("sampler") == "ddpm" and "eta" in options:
         return  # load-time options are checked one by one
     save_model_folder(model, tmp_path / "m")
     with pytest.raises(error, match=match):
@@ -299,6 +304,21 @@ def test_dtype_names_cover_float64_and_device_errors_name_the_device(tmp_path):
     if not torch.cuda.is_available():
         with pytest.raises(zoo.BadInputError, match="^device 'cuda:0' was asked for but no CUDA GPU"):
             zoo.api.resolve_device("cuda:0")
+
+
+def test_ddpm_fashion_samples_as_before_by_default():
+    """Its config.json names no grid and no rules: DDPM's defaults, trailing and the zoo's, as it was trained."""
+    model = zoo.load("ddpm-fashion")
+    assert (model.sampler, model.steps, model.eta) == ("ddim", 50, None)
+    assert (model.schedule.timestep_spacing, model.schedule.steps_offset, model.schedule.rules) == ("trailing", 0,
+                                                                                                    "zoo")
+    assert model.schedule.timesteps(50) == list(range(999, 0, -20))
+    images = model.sample(2, seed=0)
+    # measured before timestep_spacing and rules became sampling options (commit 851f853)
+    assert math.isclose(images.double().sum().item(), 807.1942291855812, abs_tol=1e-2)
+    before = torch.tensor([[0.89258, 0.95321, 0.91236, 0.85118, 0.86896, 0.81494, 0.91596, 0.88877],
+                           [0.87806, 0.75611, 0.93928, 0.88379, 0.89158, 0.88919, 0.90064, 0.93386]])
+    assert (torch.stack([images[0, 0, 14, 6:14], images[1, 0, 20, 6:14]]) - before).abs().max() <= 1e-4
 
 
 def test_cli_bad_options_are_one_line(tmp_path):
@@ -354,5 +374,29 @@ def test_the_timestep_grid():
     schedule = NoiseSchedule(1000)
     assert schedule.timesteps(4) == [999, 749, 499, 249]
     assert NoiseSchedule(1000, timestep_spacing="leading").timesteps(4) == [750, 500, 250, 0]
+    assert schedule.timesteps(4, "linspace") == [999, 666, 333, 0]
     assert schedule.timesteps(1000) == list(range(999, -1, -1))
     assert math.isclose(schedule.alpha_bar(-1), 1.0)
+    # a .5 tie: T - T·3/48 = 937.5 exactly; the zoo rounds it to even (938 → 937), diffusers' float
+    # (np.arange: 937.4999999999999) down (937 → 936)
+    assert schedule.timesteps(48)[3] == 937 and schedule.timesteps(48, rules="diffusers")[3] == 936
+    with pytest.raises(zoo.BadInputError, match="reaches timestep 1000, beyond the model's 0 .. 999"):
+        NoiseSchedule(1000, timestep_spacing="leading", steps_offset=1).timesteps(1000)
+
+
+def test_grid_and_rules_are_sampling_options_at_load_and_per_call(tmp_path):
+    model = tiny()
+    calls = []
+    model.forward = lambda x, t: calls.append(int(t[0])) or torch.zeros_like(x)
+    model.sample(1, seed=0, steps=4)
+    assert calls == [19, 14, 9, 4]  # trailing, the zoo's default
+    calls.clear()
+    model.sample(1, seed=0, steps=4, timestep_spacing="leading")
+    assert calls == [15, 10, 5, 0]
+    calls.clear()
+    model.configure_sampling(timestep_spacing="linspace", rules="diffusers")
+    model.sample(1, seed=0, steps=4, sampler="ddpm")
+    assert calls == [19, 13, 6, 0]
+    save_model_folder(tiny(), tmp_path / "m")
+    loaded = zoo.load(str(tmp_path / "m"), timestep_spacing="leading", rules="diffusers", sampler="ddpm")
+    assert loaded.sampling_options == {"timestep_spacing": "leading", "rules": "diffusers"}
