@@ -4,6 +4,7 @@ bad input, and a third-party sampler registered by a throwaway plugin."""
 
 from __future__ import annotations
 
+import json
 import math
 import types
 
@@ -22,6 +23,12 @@ REPO = "google/ddpm-cifar10-32"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"  # the spec leaves the revision unpinned: refs/main is used
 # the same block structure, narrower, for the sampler tests
 SMALL_UNET = {**CIFAR_UNET, "block_out_channels": (32, 32, 64, 64), "layers_per_block": 1}
+# and tiny, for whole sampling runs
+TINY_UNET = {**CIFAR_UNET, "sample_size": 8, "block_out_channels": (8, 8, 16, 16), "norm_num_groups": 4,
+             "layers_per_block": 1}
+# the repo's scheduler_config.json: no timestep_spacing, so diffusers' default grid, "leading"
+REPO_SCHEDULER = {"_class_name": "DDPMScheduler", "_diffusers_version": "0.1.1", **CIFAR_SCHEDULER,
+                  "trained_betas": None}
 LEGACY_ATTENTION_NAMES = {"to_q": "query", "to_k": "key", "to_v": "value", "to_out.0": "proj_attn"}
 
 
@@ -36,7 +43,7 @@ def fill_cache(cache, unet_config=SMALL_UNET, legacy_names=False):
     repo_dir = cache / ("models--" + REPO.replace("/", "--"))
     snapshot = repo_dir / "snapshots" / COMMIT
     unet.save_pretrained(snapshot)  # config.json + diffusion_pytorch_model.safetensors
-    diffusers.DDPMScheduler(**CIFAR_SCHEDULER).save_config(snapshot)  # scheduler_config.json
+    (snapshot / "scheduler_config.json").write_text(json.dumps(REPO_SCHEDULER))
     if legacy_names:  # the names diffusers wrote before 0.14 (query/key/value/proj_attn)
         path = snapshot / "diffusion_pytorch_model.safetensors"
         state = load_file(path)
@@ -124,14 +131,14 @@ def test_sampler_steps_match_diffusers_schedulers(hf_cache):
 
     strided = diffusers.DDPMScheduler(**CIFAR_SCHEDULER, timestep_spacing="trailing")
     strided.set_timesteps(10)
-    assert model.schedule.timesteps(10) == strided.timesteps.tolist()
-    _compare_steps(model, "ddpm", strided, model.schedule.timesteps(10), 3)
+    assert model.schedule.timesteps(10, "trailing") == strided.timesteps.tolist()
+    _compare_steps(model, "ddpm", strided, model.schedule.timesteps(10, "trailing"), 3)
 
     ddim = diffusers.DDIMScheduler(**{k: v for k, v in CIFAR_SCHEDULER.items() if k != "variance_type"},
                                    timestep_spacing="trailing")
     ddim.set_timesteps(10)
     for eta in (0.0, 0.5, 1.0):
-        _compare_steps(model, "ddim", ddim, model.schedule.timesteps(10), 10, eta=eta)
+        _compare_steps(model, "ddim", ddim, model.schedule.timesteps(10, "trailing"), 10, eta=eta)
 
 
 @pytest.mark.parametrize("beta_schedule,prediction_type,variance_type,clip", [
@@ -168,16 +175,38 @@ def test_schedules_and_steps_match_diffusers(beta_schedule, prediction_type, var
         x = ref.prev_sample
 
 
-def test_the_2022_scheduler_config_of_the_repo_is_understood():
+def test_the_repo_pipeline_is_one_flag_away_and_named_in_info(hf_cache, monkeypatch):
+    fill_cache(hf_cache, TINY_UNET)
+    model = zoo.load("ddpm-cifar")
+    calls = []
+    monkeypatch.setattr(model, "forward", lambda x, t: calls.append(int(t[0])) or torch.zeros_like(x))
+    model.sample(1, seed=0)
+    assert len(calls) == 50 and calls[:2] == [980, 960] and calls[-1] == 0  # DDIM 50 on the leading grid
+    calls.clear()
+    model.sample(1, seed=0, sampler="ddpm")  # DDPMPipeline: all 1,000 steps
+    assert calls == list(range(999, -1, -1))
+    info = CliRunner().invoke(cli, ["info", "ddpm-cifar"]).output
+    assert "zoo sample ddpm-cifar --sampler ddpm" in info and "leading" in info
+
+
+def test_the_scheduler_configs_of_the_repo_are_understood():
     from zoo_plugins.ddpm.from_diffusers import schedule_config
 
+    expected = {"num_train_timesteps": 1000, "beta_schedule": "linear", "beta_start": 1e-4, "beta_end": 0.02,
+                "prediction_type": "epsilon", "clip_sample": True, "variance_type": "fixed_large",
+                "timestep_spacing": "leading", "steps_offset": 0, "rules": "diffusers"}
     old = {"_class_name": "GaussianDDPMScheduler", "beta_end": 0.02, "beta_schedule": "linear",
            "beta_start": 0.0001, "timesteps": 1000, "variance_type": "fixed_large"}
-    assert schedule_config(old) == {"num_train_timesteps": 1000, "beta_schedule": "linear", "beta_start": 1e-4,
-                                    "beta_end": 0.02, "prediction_type": "epsilon", "clip_sample": True,
-                                    "variance_type": "fixed_large"}
+    assert schedule_config(old) == expected  # 2022
+    assert schedule_config(REPO_SCHEDULER) == expected
+    assert schedule_config({**REPO_SCHEDULER, "timestep_spacing": "trailing", "steps_offset": 1}) == {
+        **expected, "timestep_spacing": "trailing", "steps_offset": 1}
     with pytest.raises(zoo.WeightsError, match="scaled_linear"):
         schedule_config({"beta_schedule": "scaled_linear"})
+    with pytest.raises(zoo.WeightsError, match="timestep_spacing 'karras' is not supported"):
+        schedule_config({**REPO_SCHEDULER, "timestep_spacing": "karras"})
+    with pytest.raises(zoo.WeightsError, match="set_alpha_to_one=False"):
+        schedule_config({**REPO_SCHEDULER, "_class_name": "DDIMScheduler", "set_alpha_to_one": False})
 
 
 def test_an_unsupported_diffusers_unet_is_a_clear_error():
