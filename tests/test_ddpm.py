@@ -4,6 +4,7 @@ bad input, and a third-party sampler registered by a throwaway plugin."""
 
 from __future__ import annotations
 
+import json
 import math
 import types
 
@@ -22,6 +23,12 @@ REPO = "google/ddpm-cifar10-32"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"  # the spec leaves the revision unpinned: refs/main is used
 # the same block structure, narrower, for the sampler tests
 SMALL_UNET = {**CIFAR_UNET, "block_out_channels": (32, 32, 64, 64), "layers_per_block": 1}
+# and tiny, for whole sampling runs
+TINY_UNET = {**CIFAR_UNET, "sample_size": 8, "block_out_channels": (8, 8, 16, 16), "norm_num_groups": 4,
+             "layers_per_block": 1}
+# the repo's scheduler_config.json: no timestep_spacing, so diffusers' default grid, "leading"
+REPO_SCHEDULER = {"_class_name": "DDPMScheduler", "_diffusers_version": "0.1.1", **CIFAR_SCHEDULER,
+                  "trained_betas": None}
 LEGACY_ATTENTION_NAMES = {"to_q": "query", "to_k": "key", "to_v": "value", "to_out.0": "proj_attn"}
 
 
@@ -36,7 +43,7 @@ def fill_cache(cache, unet_config=SMALL_UNET, legacy_names=False):
     repo_dir = cache / ("models--" + REPO.replace("/", "--"))
     snapshot = repo_dir / "snapshots" / COMMIT
     unet.save_pretrained(snapshot)  # config.json + diffusion_pytorch_model.safetensors
-    diffusers.DDPMScheduler(**CIFAR_SCHEDULER).save_config(snapshot)  # scheduler_config.json
+    (snapshot / "scheduler_config.json").write_text(json.dumps(REPO_SCHEDULER))
     if legacy_names:  # the names diffusers wrote before 0.14 (query/key/value/proj_attn)
         path = snapshot / "diffusion_pytorch_model.safetensors"
         state = load_file(path)
@@ -124,14 +131,14 @@ def test_sampler_steps_match_diffusers_schedulers(hf_cache):
 
     strided = diffusers.DDPMScheduler(**CIFAR_SCHEDULER, timestep_spacing="trailing")
     strided.set_timesteps(10)
-    assert model.schedule.timesteps(10) == strided.timesteps.tolist()
-    _compare_steps(model, "ddpm", strided, model.schedule.timesteps(10), 3)
+    assert model.schedule.timesteps(10, "trailing") == strided.timesteps.tolist()
+    _compare_steps(model, "ddpm", strided, model.schedule.timesteps(10, "trailing"), 3)
 
     ddim = diffusers.DDIMScheduler(**{k: v for k, v in CIFAR_SCHEDULER.items() if k != "variance_type"},
                                    timestep_spacing="trailing")
     ddim.set_timesteps(10)
     for eta in (0.0, 0.5, 1.0):
-        _compare_steps(model, "ddim", ddim, model.schedule.timesteps(10), 10, eta=eta)
+        _compare_steps(model, "ddim", ddim, model.schedule.timesteps(10, "trailing"), 10, eta=eta)
 
 
 @pytest.mark.parametrize("beta_schedule,prediction_type,variance_type,clip", [
@@ -168,16 +175,38 @@ def test_schedules_and_steps_match_diffusers(beta_schedule, prediction_type, var
         x = ref.prev_sample
 
 
-def test_the_2022_scheduler_config_of_the_repo_is_understood():
+def test_the_repo_pipeline_is_one_flag_away_and_named_in_info(hf_cache, monkeypatch):
+    fill_cache(hf_cache, TINY_UNET)
+    model = zoo.load("ddpm-cifar")
+    calls = []
+    monkeypatch.setattr(model, "forward", lambda x, t: calls.append(int(t[0])) or torch.zeros_like(x))
+    model.sample(1, seed=0)
+    assert len(calls) == 50 and calls[:2] == [980, 960] and calls[-1] == 0  # DDIM 50 on the leading grid
+    calls.clear()
+    model.sample(1, seed=0, sampler="ddpm")  # DDPMPipeline: all 1,000 steps
+    assert calls == list(range(999, -1, -1))
+    info = CliRunner().invoke(cli, ["info", "ddpm-cifar"]).output
+    assert "zoo sample ddpm-cifar --sampler ddpm" in info and "leading" in info
+
+
+def test_the_scheduler_configs_of_the_repo_are_understood():
     from zoo_plugins.ddpm.from_diffusers import schedule_config
 
+    expected = {"num_train_timesteps": 1000, "beta_schedule": "linear", "beta_start": 1e-4, "beta_end": 0.02,
+                "prediction_type": "epsilon", "clip_sample": True, "variance_type": "fixed_large",
+                "timestep_spacing": "leading", "steps_offset": 0, "rules": "diffusers"}
     old = {"_class_name": "GaussianDDPMScheduler", "beta_end": 0.02, "beta_schedule": "linear",
            "beta_start": 0.0001, "timesteps": 1000, "variance_type": "fixed_large"}
-    assert schedule_config(old) == {"num_train_timesteps": 1000, "beta_schedule": "linear", "beta_start": 1e-4,
-                                    "beta_end": 0.02, "prediction_type": "epsilon", "clip_sample": True,
-                                    "variance_type": "fixed_large"}
+    assert schedule_config(old) == expected  # 2022
+    assert schedule_config(REPO_SCHEDULER) == expected
+    assert schedule_config({**REPO_SCHEDULER, "timestep_spacing": "trailing", "steps_offset": 1}) == {
+        **expected, "timestep_spacing": "trailing", "steps_offset": 1}
     with pytest.raises(zoo.WeightsError, match="scaled_linear"):
         schedule_config({"beta_schedule": "scaled_linear"})
+    with pytest.raises(zoo.WeightsError, match="timestep_spacing 'karras' is not supported"):
+        schedule_config({**REPO_SCHEDULER, "timestep_spacing": "karras"})
+    with pytest.raises(zoo.WeightsError, match="set_alpha_to_one=False"):
+        schedule_config({**REPO_SCHEDULER, "_class_name": "DDIMScheduler", "set_alpha_to_one": False})
 
 
 def test_an_unsupported_diffusers_unet_is_a_clear_error():
@@ -263,12 +292,17 @@ def test_min_snr_weights():
     ({"eta": 1.5}, zoo.BadInputError, "eta"),
     ({"sampler": "ddpm", "eta": 0.5}, zoo.BadInputError, "sampler 'ddpm' got unknown options"),
     ({"temperature": 2}, zoo.BadInputError, "unknown options"),
+    ({"timestep_spacing": "middle"}, zoo.BadInputError,
+     "^timestep_spacing must be one of leading, trailing, linspace, got 'middle'$"),
+    ({"timestep_spacing": None, "rules": "pytorch"}, zoo.BadInputError,
+     "^rules must be one of zoo, diffusers, got 'pytorch'$"),
+    ({"sampler": "ddpm", "timestep_spacing": 3}, zoo.BadInputError, "timestep_spacing must be one of"),
 ])
 def test_bad_sampling_options_are_clear_errors(options, error, match, tmp_path):
     model = tiny()
     with pytest.raises(error, match=match):
         model.sample(1, seed=0, **options)
-    if "temperature" in options or options.get("sampler") == "ddpm":
+    if options.get("sampler") == "ddpm" and "eta" in options:
         return  # load-time options are checked one by one
     save_model_folder(model, tmp_path / "m")
     with pytest.raises(error, match=match):
@@ -283,6 +317,37 @@ def test_a_sampler_of_another_family_is_refused(register_plugin):
     register_plugin(types.SimpleNamespace(register_samplers=register_samplers), "autoregressive-samplers")
     with pytest.raises(zoo.BadInputError, match="'pixel-loop' drives autoregressive models, not diffusion"):
         tiny().sample(1, seed=0, sampler="pixel-loop")
+
+
+def test_dtype_names_cover_float64_and_device_errors_name_the_device(tmp_path):
+    save_model_folder(tiny(), tmp_path / "m")
+    model = zoo.load(str(tmp_path / "m"), dtype="float64", steps=2)
+    assert next(model.parameters()).dtype == torch.float64
+    assert torch.allclose(model.sample(2, seed=0), zoo.load(str(tmp_path / "m"), steps=2).sample(2, seed=0),
+                          atol=1e-4)  # the same noise in every dtype
+    assert zoo.api.resolve_dtype("fp64") is torch.float64 and zoo.api.resolve_dtype(torch.float64) is torch.float64
+    with pytest.raises(zoo.BadInputError, match="unknown dtype 'float128'.*float64"):
+        zoo.api.resolve_dtype("float128")
+    with pytest.raises(zoo.BadInputError, match="not a floating-point type"):
+        zoo.api.resolve_dtype(torch.int64)
+    if not torch.cuda.is_available():
+        with pytest.raises(zoo.BadInputError, match="^device 'cuda:0' was asked for but no CUDA GPU"):
+            zoo.api.resolve_device("cuda:0")
+
+
+def test_ddpm_fashion_samples_as_before_by_default():
+    """Its config.json names no grid and no rules: DDPM's defaults, trailing and the zoo's, as it was trained."""
+    model = zoo.load("ddpm-fashion")
+    assert (model.sampler, model.steps, model.eta) == ("ddim", 50, None)
+    assert (model.schedule.timestep_spacing, model.schedule.steps_offset, model.schedule.rules) == ("trailing", 0,
+                                                                                                    "zoo")
+    assert model.schedule.timesteps(50) == list(range(999, 0, -20))
+    images = model.sample(2, seed=0)
+    # measured before timestep_spacing and rules became sampling options (commit 851f853)
+    assert math.isclose(images.double().sum().item(), 807.1942291855812, abs_tol=1e-2)
+    before = torch.tensor([[0.89258, 0.95321, 0.91236, 0.85118, 0.86896, 0.81494, 0.91596, 0.88877],
+                           [0.87806, 0.75611, 0.93928, 0.88379, 0.89158, 0.88919, 0.90064, 0.93386]])
+    assert (torch.stack([images[0, 0, 14, 6:14], images[1, 0, 20, 6:14]]) - before).abs().max() <= 1e-4
 
 
 def test_cli_bad_options_are_one_line(tmp_path):
@@ -338,5 +403,29 @@ def test_the_timestep_grid():
     schedule = NoiseSchedule(1000)
     assert schedule.timesteps(4) == [999, 749, 499, 249]
     assert NoiseSchedule(1000, timestep_spacing="leading").timesteps(4) == [750, 500, 250, 0]
+    assert schedule.timesteps(4, "linspace") == [999, 666, 333, 0]
     assert schedule.timesteps(1000) == list(range(999, -1, -1))
     assert math.isclose(schedule.alpha_bar(-1), 1.0)
+    # a .5 tie: T - T·3/48 = 937.5 exactly; the zoo rounds it to even (938 → 937), diffusers' float
+    # (np.arange: 937.4999999999999) down (937 → 936)
+    assert schedule.timesteps(48)[3] == 937 and schedule.timesteps(48, rules="diffusers")[3] == 936
+    with pytest.raises(zoo.BadInputError, match="reaches timestep 1000, beyond the model's 0 .. 999"):
+        NoiseSchedule(1000, timestep_spacing="leading", steps_offset=1).timesteps(1000)
+
+
+def test_grid_and_rules_are_sampling_options_at_load_and_per_call(tmp_path):
+    model = tiny()
+    calls = []
+    model.forward = lambda x, t: calls.append(int(t[0])) or torch.zeros_like(x)
+    model.sample(1, seed=0, steps=4)
+    assert calls == [19, 14, 9, 4]  # trailing, the zoo's default
+    calls.clear()
+    model.sample(1, seed=0, steps=4, timestep_spacing="leading")
+    assert calls == [15, 10, 5, 0]
+    calls.clear()
+    model.configure_sampling(timestep_spacing="linspace", rules="diffusers")
+    model.sample(1, seed=0, steps=4, sampler="ddpm")
+    assert calls == [19, 13, 6, 0]
+    save_model_folder(tiny(), tmp_path / "m")
+    loaded = zoo.load(str(tmp_path / "m"), timestep_spacing="leading", rules="diffusers", sampler="ddpm")
+    assert loaded.sampling_options == {"timestep_spacing": "leading", "rules": "diffusers"}

@@ -38,7 +38,17 @@ def model_spec(name: str) -> ModelSpec:
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``None`` is the CPU; ``"cuda"`` without a GPU, or an unknown name, is a ``BadInputError``."""
+    """The ``torch.device`` a user asked for, checked against this machine.
+
+    Args:
+        device: ``None`` (the CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or a ``torch.device``.
+
+    Returns:
+        The device.
+
+    Raises:
+        BadInputError: An unknown name, or a device this machine lacks; the message names the device asked for.
+    """
     import torch
 
     if device is None:
@@ -49,25 +59,39 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
         raise BadInputError(f"unknown device '{device}' (use cpu, cuda or cuda:N)") from None
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise BadInputError("device 'cuda' was asked for but no CUDA GPU is available here")
+            raise BadInputError(f"device '{device}' was asked for but no CUDA GPU is available here")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise BadInputError(f"device '{device}' does not exist ({torch.cuda.device_count()} GPUs)")
     elif dev.type == "mps" and not torch.backends.mps.is_available():
-        raise BadInputError("device 'mps' was asked for but MPS is not available here")
+        raise BadInputError(f"device '{device}' was asked for but MPS is not available here")
     elif dev.type not in ("cpu", "cuda", "mps"):
         raise BadInputError(f"unsupported device '{device}' (use cpu, cuda or cuda:N)")
     return dev
 
 
 def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
+    """The floating-point ``torch.dtype`` a user asked for.
+
+    Args:
+        dtype: ``None`` (float32), a name (``"float32"``/``"fp32"``, ``"float16"``/``"fp16"``,
+            ``"bfloat16"``/``"bf16"``, ``"float64"``/``"fp64"``) or a floating-point ``torch.dtype``.
+
+    Returns:
+        The dtype.
+
+    Raises:
+        BadInputError: An unknown name, or a dtype that is not floating point.
+    """
     import torch
 
+    table = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16, "fp16": torch.float16,
+             "bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float64": torch.float64, "fp64": torch.float64}
     if dtype is None:
         return torch.float32
     if isinstance(dtype, torch.dtype):
+        if not dtype.is_floating_point:
+            raise BadInputError(f"dtype {dtype} is not a floating-point type (use one of {', '.join(table)})")
         return dtype
-    table = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16,
-             "fp16": torch.float16, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
     if dtype not in table:
         raise BadInputError(f"unknown dtype '{dtype}' (use one of {', '.join(table)})")
     return table[dtype]

@@ -14,14 +14,23 @@ Notation follows Ho et al. 2020, "Denoising Diffusion Probabilistic Models"
 (arXiv:2010.02502) write α_t for the same quantity. Timesteps are 0-based,
 ``0 .. num_train_timesteps - 1``, as in diffusers; ``alpha_bar(-1) = 1`` is the
 clean data.
+
+A sampler with fewer steps than T visits a grid of timesteps (``timestep_grid``): ``leading``,
+``trailing`` or ``linspace`` (Lin et al. 2024, "Common Diffusion Noise Schedules and Sample Steps
+are Flawed", arXiv:2305.08891, Table 2). Two sets of rules say how: ``"zoo"`` follows the papers
+(and rounds exactly), ``"diffusers"`` reproduces diffusers' ``DDPMScheduler``/``DDIMScheduler``
+step for step (see ``RULES``). The sampling options of the diffusion samplers are validated here,
+in ``check_sampling_option``, and nowhere else.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
 import torch
 
 from zoo.errors import BadInputError
@@ -30,13 +39,89 @@ from zoo.interfaces import check_count
 BETA_SCHEDULES = ("linear", "cosine")
 PREDICTION_TYPES = ("epsilon", "v_prediction")
 VARIANCE_TYPES = ("fixed_small", "fixed_large")
-TIMESTEP_SPACINGS = ("trailing", "leading")
+TIMESTEP_SPACINGS = ("leading", "trailing", "linspace")
+# How a sampler walks its grid where the papers and diffusers differ:
+# - "zoo": DDPM adds no noise on its last step (Ho et al. 2020, Algorithm 2, line 3: z = 0 when t = 1);
+#   DDIM steps from each grid point to the next one (Song et al. 2021 §4.2, the sub-sequence τ);
+#   the trailing and linspace grids round the exact rationals T(k-i)/k and (T-1)j/(k-1), ties to even.
+# - "diffusers": what diffusers' schedulers do. DDPM adds noise whenever t > 0, so a grid ending above 0
+#   (trailing, or leading with steps_offset) gets noise on its last step; DDIM steps from t to
+#   t - T // k, which is not the next grid point when k does not divide T (trailing, linspace); the
+#   grids are rounded from numpy's floats (np.arange / np.linspace), so some .5 ties go the other way.
+#   Not reproduced: for some k (61, 103, ...), np.arange gives diffusers' trailing grid a (k+1)-th
+#   timestep of -1, where it evaluates the network at t = -1 with ᾱ_{-1} read as ᾱ_{T-1} (Python's
+#   negative index): a bug. The zoo runs the first k timesteps, as asked.
+RULES = ("zoo", "diffusers")
 
 
 def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         raise BadInputError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
-    return str(value)
+    return value
+
+
+def _check_eta(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise BadInputError(f"eta must be a number in [0, 1] (0: deterministic DDIM, 1: DDPM-like), got {value!r}")
+    return float(value)
+
+
+def check_sampling_option(name: str, value: Any) -> Any:
+    """Validate one sampling option of the diffusion samplers; the one place their values are checked.
+
+    Args:
+        name: ``"eta"`` (DDIM's η, Song et al. 2021 eq. 16, in [0, 1]), ``"timestep_spacing"``
+            (one of ``TIMESTEP_SPACINGS``) or ``"rules"`` (one of ``RULES``).
+        value: The value a user gave.
+
+    Returns:
+        The value, normalised (η as a float).
+
+    Raises:
+        BadInputError: A bad value, in one line that names the option and the allowed values.
+    """
+    if name == "eta":
+        return _check_eta(value)
+    if name == "timestep_spacing":
+        return _choice(value, name, TIMESTEP_SPACINGS)
+    if name == "rules":
+        return _choice(value, name, RULES)
+    raise BadInputError(f"unknown sampling option {name!r}")
+
+
+def timestep_grid(num_train_timesteps: int, steps: int, timestep_spacing: str = "trailing", steps_offset: int = 0,
+                  rules: str = "zoo") -> list[int]:
+    """The ``steps`` timesteps a sampler visits, in decreasing order (Lin et al. 2024, Table 2).
+
+    With T = ``num_train_timesteps`` and k = ``steps``:
+
+    - ``leading``: ``(k-1)·(T//k), ..., T//k, 0``, each plus ``steps_offset``;
+    - ``trailing``: ``round(T(k-i)/k) - 1`` for i = 0 .. k-1: it always starts at T - 1;
+    - ``linspace``: ``round((T-1)j/(k-1))`` for j = k-1 .. 0 (``[0]`` when k = 1).
+
+    Args:
+        num_train_timesteps: T.
+        steps: k, from 1 to T (checked by ``NoiseSchedule.check_steps``).
+        timestep_spacing: ``"leading"``, ``"trailing"`` or ``"linspace"``.
+        steps_offset: Added to the leading grid only (as diffusers does).
+        rules: ``"zoo"`` rounds the exact rationals (ties to even); ``"diffusers"`` rounds numpy's
+            floats as diffusers' ``set_timesteps`` does (see ``RULES``).
+
+    Returns:
+        k distinct integer timesteps, decreasing.
+    """
+    T, k = num_train_timesteps, steps
+    if timestep_spacing == "leading":
+        ratio = T // k
+        return [i * ratio + steps_offset for i in reversed(range(k))]
+    if timestep_spacing == "trailing":
+        if rules == "diffusers":
+            # np.arange(T, 0, -T/k) may hold a (k+1)-th point near 0 (a timestep of -1): not reproduced
+            return [int(v) - 1 for v in np.round(np.arange(T, 0, -T / k))[:k]]
+        return [round(Fraction(T * (k - i), k)) - 1 for i in range(k)]
+    if rules == "diffusers":
+        return [int(v) for v in np.linspace(0, T - 1, k).round()[::-1]]
+    return [round(Fraction((T - 1) * (k - 1 - i), max(k - 1, 1))) for i in range(k)]
 
 
 def cosine_betas(num_timesteps: int, s: float = 0.008, max_beta: float = 0.999) -> torch.Tensor:
@@ -78,9 +163,13 @@ class NoiseSchedule:
         clip_sample: Clip the predicted x_0 to [-1, 1] before a sampler uses it.
         variance_type: Variance of the ancestral DDPM step (Ho et al. 2020 §3.2): ``"fixed_small"``
             is the posterior variance β̃_t (eq. 7), ``"fixed_large"`` is β_t.
-        timestep_spacing: Which timesteps a sampler with fewer steps than T visits: ``"trailing"``
-            always starts at T - 1 (Lin et al. 2024, arXiv:2305.08891, Table 2); ``"leading"``
-            is diffusers' default (0, k, 2k, ...).
+        timestep_spacing: The default grid of a sampler with fewer steps than T (``timestep_grid``):
+            ``"trailing"`` always starts at T - 1 (Lin et al. 2024, arXiv:2305.08891, Table 2), the
+            zoo's choice for the models it trains; ``"leading"`` (0, T//k, 2·T//k, ...) is diffusers'
+            default, so the grid of a diffusers repo whose scheduler config names none; ``"linspace"``.
+        steps_offset: Added to every timestep of the leading grid (diffusers' ``steps_offset``).
+        rules: The default ``rules`` of the samplers (``RULES``): ``"zoo"``, or ``"diffusers"`` for a
+            model converted from a diffusers repo, so that it samples as diffusers samples it.
     """
 
     def __init__(
@@ -93,12 +182,18 @@ class NoiseSchedule:
         clip_sample: bool = True,
         variance_type: str = "fixed_small",
         timestep_spacing: str = "trailing",
+        steps_offset: int = 0,
+        rules: str = "zoo",
     ) -> None:
         self.num_train_timesteps = check_count(num_train_timesteps, "num_train_timesteps")
         self.beta_schedule = _choice(beta_schedule, "beta_schedule", BETA_SCHEDULES)
         self.prediction_type = _choice(prediction_type, "prediction_type", PREDICTION_TYPES)
         self.variance_type = _choice(variance_type, "variance_type", VARIANCE_TYPES)
-        self.timestep_spacing = _choice(timestep_spacing, "timestep_spacing", TIMESTEP_SPACINGS)
+        self.timestep_spacing = check_sampling_option("timestep_spacing", timestep_spacing)
+        self.rules = check_sampling_option("rules", rules)
+        if isinstance(steps_offset, bool) or not isinstance(steps_offset, int) or steps_offset < 0:
+            raise BadInputError(f"steps_offset must be an integer >= 0, got {steps_offset!r}")
+        self.steps_offset = steps_offset
         self.clip_sample = bool(clip_sample)
         self.beta_start, self.beta_end = float(beta_start), float(beta_end)
         if self.beta_schedule == "linear":
@@ -119,7 +214,7 @@ class NoiseSchedule:
         return {"num_train_timesteps": self.num_train_timesteps, "beta_schedule": self.beta_schedule,
                 "beta_start": self.beta_start, "beta_end": self.beta_end, "prediction_type": self.prediction_type,
                 "clip_sample": self.clip_sample, "variance_type": self.variance_type,
-                "timestep_spacing": self.timestep_spacing}
+                "timestep_spacing": self.timestep_spacing, "steps_offset": self.steps_offset, "rules": self.rules}
 
     # ------------------------------------------------------------------ schedule values
 
@@ -177,14 +272,28 @@ class NoiseSchedule:
             )
         return steps
 
-    def timesteps(self, steps: int) -> list[int]:
-        """The ``steps`` timesteps a sampler visits, in decreasing order (all T when ``steps == T``)."""
+    def timesteps(self, steps: int, timestep_spacing: str | None = None, rules: str | None = None) -> list[int]:
+        """The ``steps`` timesteps a sampler visits, in decreasing order (``timestep_grid``).
+
+        Args:
+            steps: How many, 1 to ``num_train_timesteps``.
+            timestep_spacing: The grid; ``None``: the schedule's ``timestep_spacing``.
+            rules: ``"zoo"`` or ``"diffusers"`` rounding; ``None``: the schedule's ``rules``.
+
+        Returns:
+            The timesteps, decreasing; ``steps_offset`` is added to a leading grid.
+        """
         steps = self.check_steps(steps)
-        T = self.num_train_timesteps
-        if self.timestep_spacing == "leading":
-            ratio = T // steps
-            return [i * ratio for i in reversed(range(steps))]
-        return [round(T - i * T / steps) - 1 for i in range(steps)]
+        spacing = self.timestep_spacing if timestep_spacing is None else check_sampling_option(
+            "timestep_spacing", timestep_spacing)
+        rules = self.rules if rules is None else check_sampling_option("rules", rules)
+        grid = timestep_grid(self.num_train_timesteps, steps, spacing, self.steps_offset, rules)
+        if grid[0] >= self.num_train_timesteps:
+            raise BadInputError(
+                f"steps={steps} on the leading grid with steps_offset={self.steps_offset} reaches timestep {grid[0]},"
+                f" beyond the model's 0 .. {self.num_train_timesteps - 1}: use fewer steps"
+            )
+        return grid
 
 
 @runtime_checkable

@@ -11,6 +11,9 @@ CIFAR_CONFIG = {
     "attention_resolutions": [16], "norm_num_groups": 32, "dropout": 0.1, "downsample_padding": 0,
     "flip_sin_to_cos": False, "freq_shift": 1, "beta_schedule": "linear", "prediction_type": "epsilon",
     "variance_type": "fixed_large",
+    # DDIM with no step count: its 50 steps, as diffusers' DDIMPipeline (fast); --sampler ddpm: all 1,000
+    # steps, the repo's own DDPMPipeline. The grid (leading) and rules come from the repo's scheduler_config.json.
+    "sampler": "ddim", "steps": None,
 }
 
 
@@ -40,7 +43,10 @@ def register_models(register):
         # with this file's sha256 1558dbe3fb093b0857d473e376b711eeda1b186c557be5e85b3a56300cd49f0f.
         hub_revision="", hub_sha256="",
         hub_extra_files=("scheduler_config.json",), loader="zoo_plugins.ddpm.from_diffusers:load_diffusers_folder",
-        description="The DDPM paper's CIFAR-10 model (35.7M parameters), from the diffusers release on the Hub.",
+        description="The DDPM paper's CIFAR-10 model (35.7M parameters), from the diffusers release on the Hub,"
+                    " sampled as diffusers samples it (the repo's scheduler: leading grid, fixed_large variance,"
+                    " clipping; diffusers' step rules). Default DDIM 50 steps, for speed; the repo's own"
+                    " pipeline (DDPM ancestral, 1,000 steps): zoo sample ddpm-cifar --sampler ddpm",
     ))
 
 

@@ -5,6 +5,11 @@ config, no ``architecture`` key), ``diffusion_pytorch_model.safetensors`` and
 ``scheduler_config.json``. ``load_diffusers_folder`` is the spec's ``loader``: it maps
 both configs onto ``DDPM``'s and the state dict onto ``DDPM.unet`` by name. Only
 JSON and safetensors are read; nothing is unpickled or executed.
+
+The model samples as diffusers samples the repo: the scheduler config's grid
+(``timestep_spacing``, diffusers' default ``leading`` when it names none), ``steps_offset``,
+variance and clipping become the schedule's, and its samplers follow diffusers' rules
+(``rules="diffusers"``, see ``zoo.diffusion.RULES``).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 import torch
 
 from zoo import weights as W
+from zoo.diffusion import TIMESTEP_SPACINGS
 from zoo.errors import WeightsError
 
 SCHEDULER_CONFIG_NAME = "scheduler_config.json"
@@ -49,9 +55,12 @@ CIFAR_UNET = {
     "flip_sin_to_cos": False, "act_fn": "silu", "center_input_sample": False, "downsample_padding": 0,
     "time_embedding_type": "positional", "dropout": 0.1, "mid_block_scale_factor": 1,
 }
-# scheduler_config.json of the repo
+# scheduler_config.json of the repo (it names no timestep_spacing: diffusers' default, "leading")
 CIFAR_SCHEDULER = {"num_train_timesteps": 1000, "beta_schedule": "linear", "beta_start": 1e-4, "beta_end": 0.02,
                    "variance_type": "fixed_large", "clip_sample": True}
+# diffusers' DDPMScheduler/DDIMScheduler defaults of the sampling settings a config may leave out
+SCHEDULER_SAMPLING_DEFAULTS: dict[str, Any] = {"timestep_spacing": "leading", "steps_offset": 0,
+                                               "set_alpha_to_one": True}
 # Old diffusers names of the attention layers (before 0.14) → today's (diffusers converts them the same way).
 ATTENTION_RENAMES = {"query": "to_q", "key": "to_k", "value": "to_v", "proj_attn": "to_out.0"}
 
@@ -91,8 +100,20 @@ def unet_config(diffusers_config: dict[str, Any], where: str = "config.json") ->
 
 
 def schedule_config(scheduler_config: dict[str, Any], where: str = SCHEDULER_CONFIG_NAME) -> dict[str, Any]:
-    """Map a ``DDPMScheduler`` config (or the 2022 ``GaussianDDPMScheduler`` one) onto ``DDPM``'s schedule."""
-    cfg = scheduler_config
+    """Map a ``DDPMScheduler`` config (or the 2022 ``GaussianDDPMScheduler`` one) onto ``DDPM``'s schedule.
+
+    Args:
+        scheduler_config: The parsed ``scheduler_config.json``.
+        where: Its path, for error messages.
+
+    Returns:
+        ``DDPM`` keyword arguments: the noise schedule, the grid (``timestep_spacing``,
+        ``steps_offset``; diffusers' defaults where the file names none) and ``rules="diffusers"``.
+
+    Raises:
+        WeightsError: A setting the zoo's samplers do not reproduce.
+    """
+    cfg = {**SCHEDULER_SAMPLING_DEFAULTS, **scheduler_config}
     schedules = {"linear": "linear", "squaredcos_cap_v2": "cosine"}
     if cfg.get("beta_schedule", "linear") not in schedules or cfg.get("trained_betas") is not None:
         raise WeightsError(f"{where}: beta_schedule {cfg.get('beta_schedule')!r} is not supported (linear, "
@@ -103,11 +124,20 @@ def schedule_config(scheduler_config: dict[str, Any], where: str = SCHEDULER_CON
     variance = cfg.get("variance_type", "fixed_small")
     if prediction not in ("epsilon", "v_prediction") or variance not in ("fixed_small", "fixed_large"):
         raise WeightsError(f"{where}: prediction_type {prediction!r} / variance_type {variance!r} are not supported")
+    if cfg["timestep_spacing"] not in TIMESTEP_SPACINGS:
+        raise WeightsError(f"{where}: timestep_spacing {cfg['timestep_spacing']!r} is not supported"
+                           f" ({', '.join(TIMESTEP_SPACINGS)})")
+    offset = cfg["steps_offset"]
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise WeightsError(f"{where}: steps_offset must be an integer >= 0, got {offset!r}")
+    if cfg["set_alpha_to_one"] is not True:  # DDIM's last step would end at ᾱ_0 instead of the data
+        raise WeightsError(f"{where}: set_alpha_to_one={cfg['set_alpha_to_one']!r} is not supported")
     return {
         "num_train_timesteps": cfg.get("num_train_timesteps", cfg.get("timesteps", 1000)),
         "beta_schedule": schedules[cfg.get("beta_schedule", "linear")],
         "beta_start": cfg.get("beta_start", 1e-4), "beta_end": cfg.get("beta_end", 0.02),
         "prediction_type": prediction, "clip_sample": cfg.get("clip_sample", True), "variance_type": variance,
+        "timestep_spacing": cfg["timestep_spacing"], "steps_offset": offset, "rules": "diffusers",
     }
 
 
@@ -132,6 +162,9 @@ def load_diffusers_folder(folder: Path, spec: Any) -> Any:
     Args:
         folder: Holds ``config.json``, ``scheduler_config.json`` and the weights file ``spec.hub_weights_file``.
         spec: The model's spec; its ``config`` supplies defaults (sampler, steps) the repo does not.
+
+    Returns:
+        The ``DDPM``, sampling with the repo's scheduler settings and diffusers' rules.
     """
     import zoo
 

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zoo.diffusion import NoiseSchedule
+from zoo.diffusion import NoiseSchedule, check_sampling_option
 from zoo.errors import BadInputError
 from zoo.interfaces import Generator
 
@@ -285,13 +285,16 @@ class DDPM(Generator):
         attention_head_dim, norm_num_groups, norm_eps, dropout, downsample_padding, flip_sin_to_cos,
         freq_shift: The UNet (see ``UNet2D``).
         num_train_timesteps, beta_schedule, beta_start, beta_end, prediction_type, clip_sample,
-        variance_type, timestep_spacing: The schedule (see ``zoo.diffusion.NoiseSchedule``).
+        variance_type, timestep_spacing, steps_offset, rules: The schedule (see
+        ``zoo.diffusion.NoiseSchedule``); ``timestep_spacing`` and ``rules`` are the samplers' defaults.
         sampler: Default sampler id.
-        steps: Default number of sampler steps.
+        steps: Default number of sampler steps (``None``: the sampler's own default, all T for DDPM
+            ancestral and 50 for DDIM, as diffusers' pipelines).
         eta: Default DDIM η (``None``: the sampler's own default).
     """
 
     family = "diffusion"
+    SAMPLING_OPTIONS = ("eta", "timestep_spacing", "rules")  # passed on to the sampler when set
 
     def __init__(
         self,
@@ -315,8 +318,10 @@ class DDPM(Generator):
         clip_sample: bool = True,
         variance_type: str = "fixed_small",
         timestep_spacing: str = "trailing",
+        steps_offset: int = 0,
+        rules: str = "zoo",
         sampler: str = "ddim",
-        steps: int = 50,
+        steps: int | None = 50,
         eta: float | None = None,
     ) -> None:
         super().__init__()
@@ -325,8 +330,11 @@ class DDPM(Generator):
                            attention_resolutions, attention_head_dim, norm_num_groups, norm_eps, dropout,
                            downsample_padding, flip_sin_to_cos, freq_shift)
         self.schedule = NoiseSchedule(num_train_timesteps, beta_schedule, beta_start, beta_end, prediction_type,
-                                      clip_sample, variance_type, timestep_spacing)
-        self.sampler, self.steps, self.eta = "ddim", 50, None
+                                      clip_sample, variance_type, timestep_spacing, steps_offset, rules)
+        self.sampler: str = "ddim"
+        self.steps: int | None = None
+        # per-model overrides of the sampler options; None: the sampler's (or the schedule's) default
+        self.sampling_options: dict[str, Any] = {}
         self.configure_sampling(sampler=sampler, steps=steps, eta=eta)
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -335,13 +343,17 @@ class DDPM(Generator):
 
     # ------------------------------------------------------------------ sampling
 
-    def _check_options(self, sampler: str | None, steps: Any, eta: Any) -> None:
+    def _check_options(self, sampler: str | None, steps: Any, options: dict[str, Any]) -> dict[str, Any]:
+        """Validate sampling options (``zoo.diffusion.check_sampling_option``); drop those left at None."""
         if sampler is not None:
             self._sampler_spec(sampler)
         if steps is not None:
             self.schedule.check_steps(steps)
-        if eta is not None and (isinstance(eta, bool) or not isinstance(eta, (int, float)) or not 0 <= eta <= 1):
-            raise BadInputError(f"eta must be a number in [0, 1] (0: deterministic DDIM, 1: DDPM-like), got {eta!r}")
+        unknown = sorted(set(options) - set(self.SAMPLING_OPTIONS))
+        if unknown:
+            raise BadInputError(f"DDPM.sample got unknown options {unknown}; it takes sampler, steps,"
+                                f" {', '.join(self.SAMPLING_OPTIONS)}")
+        return {k: check_sampling_option(k, v) for k, v in options.items() if v is not None}
 
     def _sampler_spec(self, name: str) -> Any:
         from zoo.plugins import get_registry
@@ -355,43 +367,46 @@ class DDPM(Generator):
             )
         return spec
 
-    def configure_sampling(self, sampler: str | None = None, steps: int | None = None,
-                           eta: float | None = None) -> None:
+    def configure_sampling(self, sampler: str | None = None, steps: int | None = None, **options: Any) -> None:
         """Set the defaults ``sample`` uses (``zoo.load(id, sampler="ddim", steps=50)`` calls this).
 
         Args:
             sampler: A registered sampler id whose families include ``"diffusion"``.
             steps: Sampler steps, 1 to ``num_train_timesteps``.
-            eta: DDIM's η in [0, 1] (Song et al. 2021 eq. 16).
+            **options: ``eta`` (DDIM's η in [0, 1], Song et al. 2021 eq. 16), ``timestep_spacing``
+                (``"leading"``, ``"trailing"``, ``"linspace"``), ``rules`` (``"zoo"``, ``"diffusers"``).
         """
-        self._check_options(sampler, steps, eta)
+        self.sampling_options.update(self._check_options(sampler, steps, options))
         if sampler is not None:
             self.sampler = sampler
         if steps is not None:
             self.steps = steps
-        if eta is not None:
-            self.eta = float(eta)
+
+    @property
+    def eta(self) -> float | None:
+        """The default DDIM η set at load time (``None``: the sampler's own, 0)."""
+        return self.sampling_options.get("eta")
 
     def generate(self, n: int, generator: torch.Generator, labels: torch.Tensor | None = None, *,
-                 sampler: str | None = None, steps: int | None = None, eta: float | None = None,
-                 progress: bool = False, **kwargs: Any) -> torch.Tensor:
+                 sampler: str | None = None, steps: int | None = None, progress: bool = False,
+                 **options: Any) -> torch.Tensor:
         """Run the sampler from x_T ~ N(0, I) (drawn from ``generator``) to ``n`` images in [0, 1].
 
         Args:
-            sampler, steps, eta: Override the defaults of ``configure_sampling`` for this call.
+            sampler, steps, options: Override the defaults of ``configure_sampling`` for this call
+                (``eta``, ``timestep_spacing``, ``rules``).
             progress: Show a progress bar over the steps.
+
+        Returns:
+            ``(n, C, H, W)`` images in [0, 1].
         """
         from zoo.registry import import_object
 
-        if kwargs:
-            raise BadInputError(f"DDPM.sample got unknown options {sorted(kwargs)}; it takes sampler, steps, eta")
-        self._check_options(sampler, steps, eta)
-        name = sampler or self.sampler
-        eta = self.eta if eta is None else eta
-        procedure = import_object(self._sampler_spec(name).factory)()
-        options: dict[str, Any] = {"steps": steps or self.steps}
-        if eta is not None:
-            options["eta"] = float(eta)
+        options = {**self.sampling_options, **self._check_options(sampler, steps, options)}
+        procedure = import_object(self._sampler_spec(sampler or self.sampler).factory)()
+        steps = steps or self.steps
+        if steps is not None:
+            options["steps"] = steps
         if progress:
             options["progress"] = True
         x0 = procedure.sample(self, (n, *self.image_shape), generator, **options)  # [-1, 1]
