@@ -7,8 +7,8 @@ denoising-diffusion-pytorch, and the memory of a 10,000-image ``zoo sample``.
   random (seeded) weights, and our ``DDPM`` loaded from the same files through the plugin's
   diffusers loader, so both run the same network. Ours: ``model.sample(n, seed=, sampler="ddim",
   steps=50)``; diffusers: ``DDIMPipeline(unet, DDIMScheduler.from_config(<the repo's scheduler
-  config>, timestep_spacing="trailing"))(batch_size=n, num_inference_steps=50, generator=,
-  output_type="np")`` (trailing: both visit the same timesteps). Alternating timed runs, medians,
+  config>))(batch_size=n, num_inference_steps=50, generator=, output_type="np")`` (both on the
+  repo's own grid, ``leading``, under diffusers' rules: the same timesteps). Alternating timed runs, medians,
   images/s and the ratio ours/diffusers (target >= 1). Both start from the same x_T (the same
   seeded CPU generator), so the images are also compared.
 * ``training``: our ``DDPMTrainingStep`` on ``zoo.create("ddpm")`` (the config ``zoo train ddpm``
@@ -158,9 +158,9 @@ def run_sampling(args: argparse.Namespace) -> dict[str, Any]:
     info = run_info(args)
     with tempfile.TemporaryDirectory() as tmp:
         unet, ours, scheduler_config = build_cifar_pair(args.seed, Path(tmp))
-    # The repo's scheduler config as DDIM; "trailing" spacing visits the timesteps ours does (999, 979, ..., 19)
-    # where diffusers' default "leading" would visit 980, ..., 0: the same work, comparable images.
-    scheduler = diffusers.DDIMScheduler.from_config(scheduler_config, timestep_spacing="trailing")
+    # The repo's scheduler config as DDIM: ddpm-cifar samples on the repo's own grid ("leading", 980 ... 0)
+    # under diffusers' rules, so both visit the same timesteps: the same work, comparable images.
+    scheduler = diffusers.DDIMScheduler.from_config(scheduler_config)
     pipe = diffusers.DDIMPipeline(unet=unet, scheduler=scheduler)
     pipe.set_progress_bar_config(disable=True)
     scheduler.set_timesteps(args.ddim_steps)
