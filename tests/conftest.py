@@ -74,7 +74,9 @@ def run(*args: str):
     from click.testing import CliRunner
 
     from zoo.cli import cli
+    from zoo.plugins import call_each
 
+    call_each("register_commands", cli=cli)  # as `zoo` does at start: plugins add theirs (zoo mix, zoo complete)
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 

@@ -267,7 +267,10 @@ def test_the_registry_lists_both_samplers_and_the_models():
     assert {"ddpm", "ddim"} <= set(registry.samplers)
     for model_id in ("ddpm", "ddpm-cifar"):
         assert zoo.model_spec(model_id).samplers == ("ddpm", "ddim")
-    assert "ddpm, ddim" in CliRunner().invoke(cli, ["info", "ddpm-cifar"]).output
+    info = CliRunner().invoke(cli, ["info", "ddpm-cifar"]).output
+    samplers = info.split("samplers (--sampler ID")[1].splitlines()
+    assert any(line.startswith("  ddim ") for line in samplers) and any(line.startswith("  ddpm ") for line in samplers)
+    assert "--eta (float in [0, 1])" in info and "--timestep-spacing (leading | trailing | linspace)" in info
 
 
 def test_min_snr_weights():

@@ -16,7 +16,14 @@ from zoo.errors import BadInputError, ZooError
 
 
 class ZooGroup(click.Group):
-    """Turns the zoo's own errors into one clean line instead of a traceback."""
+    """Turns the zoo's own errors into one clean line instead of a traceback, and gives the sampling
+    commands a flag for every sampling option the installed models and samplers declare."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and getattr(command, "takes_sampling_options", False):
+            _add_sampling_flags(command)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -53,6 +60,11 @@ def _shape(spec: Any) -> str:
     return f"{c}x{h}x{w}"
 
 
+def _samplers(registry: Any, spec: Any) -> str:
+    """The samplers that can run a sampler-driven model: every registered one of its family."""
+    return ",".join(x.id for x in registry.samplers_for(spec.family)) if spec.samplers else "-"
+
+
 def _print_failures() -> None:
     from zoo.plugins import failures
 
@@ -78,7 +90,8 @@ def list_cmd(pattern: str | None, family: str | None, pretrained: bool, as_json:
         click.echo(json.dumps([{**s.to_dict(), "weights_status": _weights_label(s)} for s in specs], indent=2))
         return
     rows = [("id", "family", "capabilities", "samplers", "dataset", "image", "weights", "plugin")]
-    rows += [(s.id, s.family, ",".join(s.capabilities), ",".join(s.samplers) or "-", s.dataset or "-", _shape(s),
+    registry = get_registry()
+    rows += [(s.id, s.family, ",".join(s.capabilities), _samplers(registry, s), s.dataset or "-", _shape(s),
               _weights_label(s), s.plugin) for s in specs]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for i, row in enumerate(rows):
@@ -100,12 +113,13 @@ def info(model_id: str, as_json: bool) -> None:
     card_path = Path(spec.path or bundled_root() / spec.id) / CARD_NAME
     card = card_path.read_text() if card_path.is_file() else ""
     if as_json:
-        click.echo(json.dumps({**spec.to_dict(), "card": card}, indent=2))
+        samplers = [x.id for x in get_registry().samplers_for(spec.family)] if spec.samplers else []
+        click.echo(json.dumps({**spec.to_dict(), "samplers": samplers, "card": card}, indent=2))
         return
     fields = [("id", spec.id), ("aliases", ", ".join(spec.aliases)), ("architecture", spec.architecture),
               ("family", spec.family), ("capabilities", ", ".join(spec.capabilities)),
               ("image shape", _shape(spec)), ("dataset", spec.dataset), ("classes", ", ".join(spec.classes)),
-              ("samplers", ", ".join(spec.samplers)), ("weights", _weights_label(spec)),
+              ("weights", _weights_label(spec)),
               ("hub repo", spec.hub_repo + (f" @ {spec.hub_revision}" if spec.hub_revision else "")),
               ("paper", spec.paper), ("license", spec.license), ("plugin", spec.plugin),
               ("description", spec.description)]
@@ -114,6 +128,17 @@ def info(model_id: str, as_json: bool) -> None:
             click.echo(f"{key + ':':14} {value}")
     if spec.config:
         click.echo(f"{'config:':14} {json.dumps(spec.config)}")
+    if spec.options:
+        click.echo("options:")
+        for option in spec.options:
+            click.echo(f"  {option.flag}{option.describe()[len(option.name):]}")
+    runners = get_registry().samplers_for(spec.family) if spec.samplers else []
+    if runners:
+        click.echo("samplers (--sampler ID; any of them runs this model):")
+        for runner in runners:
+            click.echo(f"  {runner.id:12} {runner.description}" + (f" [{runner.plugin}]" if runner.plugin else ""))
+            for option in runner.options:
+                click.echo(f"  {'':12}   {option.flag}{option.describe()[len(option.name):]}")
     if card:
         click.echo("\n" + card)
     elif spec.pretrained:
@@ -216,19 +241,27 @@ def _check_outputs(output: str | None, out_dir: str | None, force: bool) -> None
         raise BadInputError(f"output folder {Path(out_dir).parent} does not exist")
 
 
-sampling_options = [
-    click.option("--sampler", default=None, help="Sampling procedure (diffusion models: ddpm, ddim, ...)."),
-    click.option("--steps", default=None, type=int, help="Sampler steps."),
-    click.option("--eta", default=None, type=float, help="DDIM noise scale in [0, 1]."),
-    click.option("--truncation", default=None, type=float, help="Truncation ψ in [0, 1] (StyleGAN)."),
-]
+def _add_sampling_flags(command: click.Command) -> None:
+    """A ``--name`` flag for each declared sampling option (``zoo.options``) the command lacks: values
+    stay strings here and are converted and checked against the declaration by the model."""
+    from zoo.plugins import get_registry
+
+    have = {p.name for p in command.params}
+    for option in get_registry().declared_options().values():
+        if option.name not in have:
+            command.params.append(click.Option([option.flag, option.name], default=None,
+                                               help=option.describe().split(": ", 1)[-1], metavar=option.kind.upper()))
 
 
-def _sample_options(sampler: str | None, steps: int | None, eta: float | None,
-                    truncation: float | None) -> dict[str, Any]:
-    """The sampling options a user gave, as keyword arguments of ``model.sample``."""
-    given = (("sampler", sampler), ("steps", steps), ("eta", eta), ("truncation", truncation))
-    return {k: v for k, v in given if v is not None}
+def sampling_command(command: click.Command) -> click.Command:
+    """Mark a command as taking the declared sampling options (``--sampler``, ``--steps``, ``--eta``...)."""
+    command.takes_sampling_options = True  # type: ignore[attr-defined]
+    return command
+
+
+def _sample_options(given: dict[str, Any]) -> dict[str, Any]:
+    """The sampling options a user gave (flags left unset are None), for ``model.sample``."""
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def _with_options(options: list[Any]) -> Any:
@@ -240,6 +273,7 @@ def _with_options(options: list[Any]) -> Any:
     return decorate
 
 
+@sampling_command
 @cli.command()
 @click.argument("model_id")
 @click.option("-n", "--num", "n", default=16, type=int, show_default=True, help="Number of images.")
@@ -249,20 +283,23 @@ def _with_options(options: list[Any]) -> Any:
 @click.option("--nrow", type=int, default=None, help="Images per grid row.")
 @click.option("--label", "labels", multiple=True, help="Class name or index (conditional models); repeatable.")
 @click.option("--batch-size", default=256, show_default=True, type=int)
-@_with_options(sampling_options)
 @device_option
 @force_option
 def sample(model_id: str, n: int, seed: int | None, output: str | None, out_dir: str | None,
-           nrow: int | None, labels: tuple[str, ...], batch_size: int, sampler: str | None, steps: int | None,
-           eta: float | None, truncation: float | None, device: str | None, force: bool) -> None:
-    """Draw images from a pretrained model."""
+           nrow: int | None, labels: tuple[str, ...], batch_size: int, device: str | None, force: bool,
+           **sampling: Any) -> None:
+    """Draw images from a pretrained model.
+
+    Sampling options (--sampler, --steps, --eta, --truncation, ...) are those the model and its
+    sampler declare: `zoo info MODEL_ID` lists them.
+    """
     import torch
 
     from zoo.interfaces import check_count
 
     check_count(n)
     _check_outputs(output, out_dir, force)
-    options = _sample_options(sampler, steps, eta, truncation)
+    options = _sample_options(sampling)
     model = _load(model_id, device, "generator")
     batches = model.iter_samples(n, seed=seed, labels=list(labels) or None, batch_size=batch_size,
                                  progress=_progress(), **options)
@@ -413,7 +450,6 @@ eval_options = [
     click.option("--seed", default=0, show_default=True, type=int),
     click.option("--batch-size", default=500, show_default=True, type=int),
     click.option("--inception-weights", type=click.Path(), help="Local Inception weights file, for fid."),
-    *sampling_options,
     device_option,
 ]
 
@@ -431,20 +467,20 @@ def _fmt(value: float | None) -> str:
     return f"{value:.4f}" if abs(value) < 100 else f"{value:.1f}"
 
 
+@sampling_command
 @cli.command("eval")
 @click.argument("model_id")
 @_with_options(eval_options)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: scores, 'floor', reference, time.")
 def eval_cmd(model_id: str, metrics: str | None, num_samples: int, seed: int, batch_size: int,
-             inception_weights: str | None, sampler: str | None, steps: int | None, eta: float | None,
-             truncation: float | None, device: str | None, as_json: bool) -> None:
+             inception_weights: str | None, device: str | None, as_json: bool, **sampling: Any) -> None:
     """Score a model's samples against Fashion-MNIST, with the real-vs-real floor beside each score."""
     from zoo.metrics.evaluate import evaluate, parse_metrics
 
     result = evaluate(model_id, parse_metrics(metrics) if metrics else None, num_samples=num_samples, seed=seed,
                       batch_size=batch_size,
                       device=device, inception_weights=inception_weights,
-                      sample_options=_sample_options(sampler, steps, eta, truncation), progress=_progress())
+                      sample_options=_sample_options(sampling), progress=_progress())
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
@@ -486,6 +522,7 @@ def _print_translation(result: Any) -> None:
     click.echo(f"\ntime {result.seconds:.1f} s")
 
 
+@sampling_command
 @cli.command()
 @click.argument("model_ids", nargs=-1)
 @_with_options(eval_options)
@@ -493,9 +530,8 @@ def _print_translation(result: Any) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @force_option
 def compare(model_ids: tuple[str, ...], metrics: str | None, num_samples: int, seed: int, batch_size: int,
-            inception_weights: str | None, sampler: str | None, steps: int | None, eta: float | None,
-            truncation: float | None, device: str | None, plot: str | None, as_json: bool,
-            force: bool) -> None:
+            inception_weights: str | None, device: str | None, plot: str | None, as_json: bool,
+            force: bool, **sampling: Any) -> None:
     """Evaluate several models against the same reference and print a leaderboard (all pretrained
     models when no MODEL_IDS are given)."""
     from zoo.metrics.evaluate import evaluate, parse_metrics
@@ -510,7 +546,7 @@ def compare(model_ids: tuple[str, ...], metrics: str | None, num_samples: int, s
                               if s.image_shape == (1, 28, 28) and "generator" in s.capabilities]
     if not ids:
         raise BadInputError("no models to compare")
-    options = _sample_options(sampler, steps, eta, truncation)
+    options = _sample_options(sampling)
     results = [evaluate(i, names, num_samples=num_samples, seed=seed, batch_size=batch_size, device=device,
                         inception_weights=inception_weights, sample_options=options, progress=_progress())
                for i in ids]

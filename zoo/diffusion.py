@@ -35,11 +35,13 @@ import torch
 
 from zoo.errors import BadInputError
 from zoo.interfaces import check_count
+from zoo.options import DIFFUSION_RULES, ETA, RULES, TIMESTEP_SPACING, TIMESTEP_SPACINGS  # noqa: F401
 
 BETA_SCHEDULES = ("linear", "cosine")
 PREDICTION_TYPES = ("epsilon", "v_prediction")
 VARIANCE_TYPES = ("fixed_small", "fixed_large")
-TIMESTEP_SPACINGS = ("leading", "trailing", "linspace")
+# The grids (TIMESTEP_SPACINGS) and rules (RULES) are declared in zoo.options, with the other options of the
+# diffusion samplers, so that plugins register them and the CLI builds their flags without importing torch.
 # How a sampler walks its grid where the papers and diffusers differ:
 # - "zoo": DDPM adds no noise on its last step (Ho et al. 2020, Algorithm 2, line 3: z = 0 when t = 1);
 #   DDIM steps from each grid point to the next one (Song et al. 2021 §4.2, the sub-sequence τ);
@@ -51,19 +53,13 @@ TIMESTEP_SPACINGS = ("leading", "trailing", "linspace")
 #   Not reproduced: for some k (61, 103, ...), np.arange gives diffusers' trailing grid a (k+1)-th
 #   timestep of -1, where it evaluates the network at t = -1 with ᾱ_{-1} read as ᾱ_{T-1} (Python's
 #   negative index): a bug. The zoo runs the first k timesteps, as asked.
-RULES = ("zoo", "diffusers")
+DIFFUSION_OPTIONS = {o.name: o for o in (ETA, TIMESTEP_SPACING, DIFFUSION_RULES)}
 
 
 def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise BadInputError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
     return value
-
-
-def _check_eta(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise BadInputError(f"eta must be a number in [0, 1] (0: deterministic DDIM, 1: DDPM-like), got {value!r}")
-    return float(value)
 
 
 def check_sampling_option(name: str, value: Any) -> Any:
@@ -80,13 +76,9 @@ def check_sampling_option(name: str, value: Any) -> Any:
     Raises:
         BadInputError: A bad value, in one line that names the option and the allowed values.
     """
-    if name == "eta":
-        return _check_eta(value)
-    if name == "timestep_spacing":
-        return _choice(value, name, TIMESTEP_SPACINGS)
-    if name == "rules":
-        return _choice(value, name, RULES)
-    raise BadInputError(f"unknown sampling option {name!r}")
+    if name not in DIFFUSION_OPTIONS:
+        raise BadInputError(f"unknown sampling option {name!r}")
+    return DIFFUSION_OPTIONS[name].check(value)
 
 
 def timestep_grid(num_train_timesteps: int, steps: int, timestep_spacing: str = "trailing", steps_offset: int = 0,

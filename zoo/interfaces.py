@@ -229,6 +229,7 @@ class Generator(Model, ABC):
         writing 100,000 images to disk needs the memory of one batch."""
         n = check_count(n)
         batch_size = check_count(batch_size, "batch_size")
+        kwargs = self.check_sample_options(kwargs)
         gen = make_generator(check_seed(seed))
         label_tensor = self.resolve_labels(labels, n)
         bar = None
@@ -256,6 +257,29 @@ class Generator(Model, ABC):
     def preview(self, data: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, int]:
         """64 samples, seed 0, eight per row."""
         return self.sample(64, seed=0), 8
+
+    def declared_options(self, sampler: str | None = None) -> dict[str, Any]:
+        """The sampling options this model takes, by name (``zoo.options.Option``): those its spec
+        declares (``truncation``)."""
+        spec = getattr(self, "zoo_spec", None)
+        return {o.name: o for o in getattr(spec, "options", ())}
+
+    def check_sample_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Check sampling options against the declarations (``declared_options``): each value with its
+        ``Option.check``; an option the model does not take is one line listing those it takes.
+        Options left at None are dropped."""
+        options = {k: v for k, v in options.items() if v is not None}
+        if "progress" in options:  # a display switch, not a sampling option
+            options["progress"] = bool(options["progress"])
+        declared = self.declared_options(options.get("sampler"))
+        given = [k for k in options if k != "progress"]
+        if getattr(self, "zoo_spec", None) is None:
+            return options  # built by hand, with no spec: generate checks what it takes
+        unknown = sorted(k for k in given if k not in declared)
+        if unknown:
+            takes = f"it takes {', '.join(declared)}" if declared else "it takes none"
+            raise BadInputError(f"{type(self).__name__}.sample got unknown options {unknown}; {takes}")
+        return {k: (declared[k].check(v) if k in declared else v) for k, v in options.items()}
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -311,6 +335,124 @@ class LatentGenerator(Generator):
         t = torch.linspace(0, 1, num_steps, device=self.device, dtype=self.dtype)
         self.eval()
         return self.synthesize(slerp(za, zb, t), labels).float().clamp(0, 1).cpu()
+
+
+class SampledGenerator(Generator):
+    """A Generator whose images come from a registered ``Sampler`` driving its network: the
+    diffusion models (DDPM ancestral, DDIM, ...) and the autoregressive ones (PixelCNN's pixel
+    loops). The network and the procedure are separate objects; the sampler is chosen by name,
+    at load time (``zoo.load(id, sampler="ddim", steps=50)``: ``configure_sampling``) or per call,
+    among the samplers registered for the model's ``family``.
+
+    Subclasses set ``family``, call ``configure_sampling`` in ``__init__`` with their defaults, and
+    implement ``to_images`` (the sampler's output to ``[0, 1]``); they may override ``check_steps``.
+    """
+
+    family: str = ""
+    takes_steps: bool = True  # False where the number of steps is fixed (a PixelCNN's one per pixel)
+
+    def sampler_spec(self, name: str) -> Any:
+        """The registered ``SamplerSpec`` of ``name``, which must drive this model's family."""
+        from zoo.plugins import get_registry
+
+        if not isinstance(name, str):
+            raise BadInputError(f"sampler must be a sampler id, got {name!r}")
+        spec = get_registry().get_sampler(name)  # UnknownModelError with close matches
+        if self.family not in spec.families:
+            raise BadInputError(
+                f"sampler '{name}' drives {', '.join(spec.families) or 'no'} models, not {self.family} models"
+            )
+        return spec
+
+    def check_steps(self, steps: Any) -> int:
+        """``steps`` as a positive int (models with a bound, like a diffusion model's T, narrow it)."""
+        from zoo.options import STEPS
+
+        return int(STEPS.check(steps))
+
+    def declared_options(self, sampler: str | None = None) -> dict[str, Any]:
+        """``sampler``, ``steps``, the spec's own options, and those of ``sampler`` (default: the
+        model's current one)."""
+        from zoo.options import SAMPLER, STEPS
+
+        name = sampler or getattr(self, "sampler", "")
+        sampler_options = {o.name: o for o in self.sampler_spec(name).options} if name else {}
+        steps = {STEPS.name: STEPS} if self.takes_steps else {}
+        return {SAMPLER.name: SAMPLER, **steps, **super().declared_options(), **sampler_options}
+
+    def check_sample_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """As ``Generator.check_sample_options``, against the options of the chosen sampler (an option
+        of another sampler is named as such); ``steps`` goes through ``check_steps``."""
+        from zoo.plugins import get_registry
+
+        options = {k: v for k, v in options.items() if v is not None}
+        name = options.get("sampler") or getattr(self, "sampler", "")
+        declared = self.declared_options(name)
+        unknown = sorted(k for k in options if k not in declared and k != "progress")
+        if unknown:
+            owners = {k: [s.id for s in get_registry().samplers_for(self.family) if k in {o.name for o in s.options}]
+                      for k in unknown}
+            takes = ", ".join(k for k in declared if k != "sampler")
+            if any(owners.values()):
+                raise BadInputError(f"sampler '{name}' got unknown options {unknown}; it takes {takes}" + "".join(
+                    f" ({k} is an option of {', '.join(v)})" for k, v in owners.items() if v))
+            raise BadInputError(f"{type(self).__name__}.sample got unknown options {unknown}; it takes {takes}")
+        checked = {k: (declared[k].check(v) if k in declared else bool(v)) for k, v in options.items()
+                   if k != "steps"}
+        if "steps" in options:  # the model's own bound (a diffusion model's T) and message
+            steps = options["steps"]
+            if isinstance(steps, str) and steps.strip().lstrip("-").isdigit():  # from the command line
+                steps = int(steps)
+            checked["steps"] = self.check_steps(steps)
+        return checked
+
+    def configure_sampling(self, sampler: str | None = None, steps: int | None = None, **options: Any) -> None:
+        """Set the defaults ``sample`` uses; ``zoo.load(id, **options)`` calls this. Every value is
+        checked against the declarations, as at sampling time."""
+        if not hasattr(self, "sampling_options"):
+            self.sampler, self.steps = "", None
+            self.sampling_options: dict[str, Any] = {}
+        if sampler is not None:
+            self.sampler_spec(sampler)
+            self.sampler = sampler
+        if steps is not None:
+            self.steps = self.check_steps(steps)
+        if options:
+            checked = self.check_sample_options({"sampler": self.sampler, **options}) if self.sampler else options
+            self.sampling_options.update({k: v for k, v in checked.items() if k != "sampler"})
+
+    @abstractmethod
+    def to_images(self, output: torch.Tensor) -> torch.Tensor:
+        """What the sampler returns, in the network's range, to images ``(B, C, H, W)`` in ``[0, 1]``."""
+
+    def generate(self, n: int, generator: torch.Generator, labels: torch.Tensor | None = None, *,
+                 sampler: str | None = None, steps: int | None = None, progress: bool = False,
+                 **options: Any) -> torch.Tensor:
+        """Run the sampler (``sampler`` or the default) on this network for ``n`` images in ``[0, 1]``.
+
+        Args:
+            sampler, steps, **options: Override the defaults of ``configure_sampling`` for this call.
+            labels: Class labels ``(n,)`` for conditional models, passed on to the sampler.
+            progress: A progress bar over the sampler's steps.
+        """
+        from zoo.registry import import_object
+
+        name = sampler or self.sampler
+        given = self.check_sample_options({"sampler": name, "steps": steps, **options})
+        given.pop("sampler", None)
+        keep = set(self.declared_options(name))
+        options = {**{k: v for k, v in self.sampling_options.items() if k in keep}, **given}
+        steps = options.pop("steps", None) or self.steps
+        if steps is not None:
+            options["steps"] = steps
+        if progress:
+            options["progress"] = True
+        if self.conditional and labels is None:
+            labels = self.random_labels(n, generator)
+        if labels is not None:
+            options["labels"] = labels
+        procedure = import_object(self.sampler_spec(name).factory)()
+        return self.to_images(procedure.sample(self, (n, *self.image_shape), generator, **options))
 
 
 class Encoder(Model, ABC):

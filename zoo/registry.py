@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from zoo.errors import DuplicateModelError, PluginError, UnknownModelError
+from zoo.options import Option
 
 FAMILIES = ("autoencoder", "gan", "diffusion", "autoregressive")
 # The roles (a model has at least one: zoo.interfaces.ROLES), then optional abilities.
@@ -54,7 +55,11 @@ class ModelSpec:
         loader: Dotted path ``"module:callable"`` of a plugin's own loader, for weights not in the
             zoo's folder format (a diffusers repo, say): it takes ``(folder: Path, spec)`` and
             returns the model. Empty: ``zoo.load_folder``.
-        samplers: Ids of the samplers this model accepts (diffusion, autoregressive).
+        samplers: Ids of the samplers the plugin ships for this model (diffusion, autoregressive): a
+            non-empty tuple says the model is driven by samplers; any registered sampler of its
+            family runs it too (``zoo info`` lists them all).
+        options: Sampling options the model itself takes (``truncation``), as ``zoo.options.Option``;
+            sampler-driven models also take ``sampler``, ``steps`` and their sampler's options.
         description: One line for ``zoo info``.
         test_config: A tiny config (overriding ``config``) for the shared contract tests,
             which build and check every registered architecture in seconds.
@@ -83,6 +88,7 @@ class ModelSpec:
     hub_extra_files: tuple[str, ...] = ()
     loader: str = ""
     samplers: tuple[str, ...] = ()
+    options: tuple[Option, ...] = ()
     description: str = ""
     test_config: dict[str, Any] = field(default_factory=dict)
     plugin: str = ""
@@ -128,6 +134,8 @@ class SamplerSpec:
         id: Unique name (``"ddim"``).
         factory: Dotted path ``"module:callable"`` returning the sampler object.
         families: Families whose networks this sampler can drive.
+        options: The sampling options it takes beyond ``steps`` (``eta``), as ``zoo.options.Option``:
+            the CLI builds a flag for each, and the core checks values against them.
         description: One line for ``zoo info``.
         plugin: Filled in by the plugin manager.
     """
@@ -135,6 +143,7 @@ class SamplerSpec:
     id: str
     factory: str
     families: tuple[str, ...] = ("diffusion",)
+    options: tuple[Option, ...] = ()
     description: str = ""
     plugin: str = ""
 
@@ -242,6 +251,23 @@ class Registry:
         if key is None:
             raise UnknownModelError(name, self._aliases)
         return self.models[key]
+
+    def samplers_for(self, family: str) -> list[SamplerSpec]:
+        """Every registered sampler that drives models of ``family``, by id."""
+        return sorted((s for s in self.samplers.values() if family in s.families), key=lambda s: s.id)
+
+    def declared_options(self) -> dict[str, Option]:
+        """Every sampling option any model or sampler declares (the first declaration of a name wins),
+        plus ``sampler`` and ``steps``: the flags of ``zoo sample``."""
+        from zoo.options import SAMPLER, STEPS
+
+        out = {SAMPLER.name: SAMPLER, STEPS.name: STEPS}
+        specs: list[Any] = [*sorted(self.models.values(), key=lambda s: s.id),
+                            *sorted(self.samplers.values(), key=lambda s: s.id)]
+        for spec in specs:
+            for option in spec.options:
+                out.setdefault(option.name, option)
+        return out
 
     def get_sampler(self, name: str) -> SamplerSpec:
         if name not in self.samplers:

@@ -3,6 +3,7 @@
 from dataclasses import replace
 
 from zoo import ModelSpec, SamplerSpec, hookimpl
+from zoo.options import DIFFUSION_RULES, ETA, TIMESTEP_SPACING
 
 PAPER = "Ho, Jain & Abbeel, Denoising Diffusion Probabilistic Models, NeurIPS 2020. arXiv:2006.11239"
 # The Hub release of the paper's CIFAR-10 model, in diffusers' format (UNet2DModel + DDPMScheduler).
@@ -52,7 +53,8 @@ def register_models(register):
 
 @hookimpl
 def register_samplers(register):
-    register(SamplerSpec(id="ddpm", factory="zoo_plugins.ddpm.samplers:DDPMSampler",
+    grid = (TIMESTEP_SPACING, DIFFUSION_RULES)
+    register(SamplerSpec(id="ddpm", factory="zoo_plugins.ddpm.samplers:DDPMSampler", options=grid,
                          description="Ancestral sampling, Ho et al. 2020 Algorithm 2 (strided when steps < T)."))
-    register(SamplerSpec(id="ddim", factory="zoo_plugins.ddpm.samplers:DDIMSampler",
+    register(SamplerSpec(id="ddim", factory="zoo_plugins.ddpm.samplers:DDIMSampler", options=(ETA, *grid),
                          description="DDIM, Song et al. 2021 eq. 12; eta=0 deterministic, eta=1 DDPM-like."))

@@ -5,11 +5,19 @@ interpolation in W; and the ``zoo mix`` command that draws the style-mixing grid
 from dataclasses import replace
 
 from zoo import ModelSpec, hookimpl
+from zoo.options import Option
+
+NOISE_MODES = ("const", "random")
+TRUNCATION = Option("truncation", "float", "Truncation ψ in W (StyleGAN, Appendix B).", min=0, max=1,
+                    note="1: off, 0: the average image")
+NOISE = Option("noise", "str", "Noise inputs: const (the stored images) or random (drawn from the seed).",
+               choices=NOISE_MODES)
 
 STYLEGAN2 = ModelSpec(
     id="stylegan2", factory="zoo_plugins.stylegan2.model:StyleGAN2",
     trainer="zoo_plugins.stylegan2.train:StyleGAN2TrainingStep",
     family="gan", capabilities=("generator", "interpolation", "truncation", "style-mixing"), image_shape=(1, 28, 28),
+    options=(TRUNCATION, NOISE),
     # sized to train on one CPU core (see the card); the networks run at 32×32, samples are cropped to 28×28
     config={"z_dim": 128, "w_dim": 128, "mapping_layers": 4, "g_channels": [128, 64, 32, 16],
             "d_channels": [128, 64, 32, 16]},

@@ -44,6 +44,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from zoo_plugins.stylegan2 import NOISE, TRUNCATION
 
 from zoo.errors import BadInputError
 from zoo.gan import GAN
@@ -51,7 +52,6 @@ from zoo.interfaces import check_count, check_seed, make_generator
 
 SQRT2 = math.sqrt(2)
 MAPPING_LR_MUL = 0.01  # the mapping network learns 100× slower (StyleGAN, Appendix C)
-NOISE_MODES = ("const", "random")
 
 
 def lrelu(x: torch.Tensor) -> torch.Tensor:
@@ -330,15 +330,11 @@ class StyleGAN2Discriminator(nn.Module):
 
 
 def _check_truncation(psi: Any) -> float:
-    if isinstance(psi, bool) or not isinstance(psi, (int, float)) or not 0 <= psi <= 1:
-        raise BadInputError(f"truncation psi must be a number in [0, 1] (1: off, 0: the average image), got {psi!r}")
-    return float(psi)
+    return float(TRUNCATION.check(psi))  # the declared option: one copy of the rule
 
 
 def _check_noise(noise: Any) -> str:
-    if noise not in NOISE_MODES:
-        raise BadInputError(f"noise must be one of {', '.join(NOISE_MODES)}, got {noise!r}")
-    return str(noise)
+    return str(NOISE.check(noise))
 
 
 def _seed_list(seeds: int | Sequence[int], name: str) -> list[int]:
