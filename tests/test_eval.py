@@ -132,23 +132,31 @@ def test_eval_without_reference_data(eval_env, monkeypatch, tmp_path):
     assert result.exit_code == 1 and "reference data" in result.output and "apt-get install" in result.output
 
 
-def test_fid_reads_the_local_weights_file_through_torch_fidelity(eval_env, monkeypatch):
-    import torch_fidelity
+def test_fid_gives_torch_fidelity_the_loaded_weights(eval_env, monkeypatch):
+    """The weights file is read once; torch-fidelity's network gets the tensors, its feature extraction
+    the uint8 RGB images (the network is stubbed: Inception-v3 is too slow for a fast test)."""
+    import zoo.metrics.inception as inception
 
     weights = eval_env / "pt_inception.pth"
     torch.save({"conv.weight": torch.zeros(1)}, weights)
     seen = {}
 
-    def calculate_metrics(**kwargs):
-        seen.update(kwargs)
-        return {"frechet_inception_distance": 12.5}
+    def extractor(state):
+        seen["state"] = state
+        return "extractor"
 
-    monkeypatch.setattr(torch_fidelity, "calculate_metrics", calculate_metrics)
+    def fid(extractor, fake, real, batch_size):
+        seen.update(extractor=extractor, fake=fake, real=real)
+        return 12.5
+
+    monkeypatch.setattr(inception, "inception_extractor", extractor)
+    monkeypatch.setattr(inception, "fid", fid)
     args = ["eval", "tiny-gan", "--metrics", "fid", "--inception-weights", str(weights), "--num-samples", "8", "--json"]
     out = json.loads(CliRunner().invoke(cli, args).output)
-    assert out["fid"] == 12.5 and seen["feature_extractor_weights_path"] == str(weights)
-    assert seen["input1"][0].dtype == torch.uint8 and tuple(seen["input1"][0].shape) == (3, 28, 28)
-    assert len(seen["input1"]) == 8 and len(seen["input2"]) == 32  # the test split of the tiny data
+    assert out["fid"] == 12.5 and seen["extractor"] == "extractor"
+    assert set(seen["state"]) == {"conv.weight"} and isinstance(seen["state"]["conv.weight"], torch.Tensor)
+    assert seen["fake"][0].dtype == torch.uint8 and tuple(seen["fake"][0].shape) == (3, 28, 28)
+    assert len(seen["fake"]) == 8 and len(seen["real"]) == 32  # the test split of the tiny data
 
 
 def test_fid_refuses_a_weights_file_that_would_run_code(eval_env):

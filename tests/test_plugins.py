@@ -44,13 +44,58 @@ def test_throwaway_plugin_registers_and_unregisters(register_plugin):
     assert "toy-ae" not in zoo.list_models()
 
 
-def test_duplicate_id_names_both_plugins(register_plugin):
-    register_plugin(spec_plugin(toy_spec("vae-fashion")), "impostor")
+def test_two_plugins_claiming_one_id_withdraw_only_that_id(register_plugin):
+    """Both claimants are named with where they come from and how to resolve it; the rest of the zoo
+    (`zoo list` included) works, and only the contested id refuses to load."""
+    register_plugin(spec_plugin(toy_spec("vae-fashion"), toy_spec("impostor-ae", aliases=("dcgan-fashion",))),
+                    "impostor")
+    ids = zoo.list_models()
+    assert "vae-fashion" not in ids and "impostor-ae" in ids and "dcgan-fashion" not in ids and "vae" in ids
     with pytest.raises(zoo.DuplicateModelError) as err:
-        zoo.list_models()
-    assert "'vae'" in str(err.value) and "'impostor'" in str(err.value)
+        zoo.model_spec("vae-fashion")
+    message = str(err.value)
+    assert "'vae' (pip distribution zoo" in message and "'impostor' (registered in-process" in message
+    assert "ZOO_LOAD_PLUGINS" in message
+    assert zoo.model_spec("impostor-ae").aliases == ()  # the contested alias is withdrawn, the model stays
+    assert zoo.model_spec("vae").id == "vae"
+    with pytest.raises(zoo.DuplicateModelError):
+        zoo.load("dcgan-fashion")
     result = CliRunner().invoke(cli, ["list"])
-    assert result.exit_code == 1 and "claimed by two plugins" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 0 and "ddpm-fashion" in result.output
+    assert "warning: model id 'vae-fashion' is claimed by 2 plugins" in result.output
+    result = CliRunner().invoke(cli, ["sample", "vae-fashion", "-o", "x.png"])
+    assert result.exit_code == 1 and "claimed by 2 plugins" in result.output and "Traceback" not in result.output
+    assert CliRunner().invoke(cli, ["info", "ddpm-fashion"]).exit_code == 0
+
+
+def test_duplicate_names_the_pip_distributions(register_plugin, monkeypatch):
+    monkeypatch.setitem(plugins._distributions, "impostor", ("zoo-impostor", "0.3"))
+    register_plugin(spec_plugin(toy_spec("vae-fashion")), "impostor")
+    with pytest.raises(zoo.DuplicateModelError, match="pip uninstall zoo-impostor"):
+        zoo.model_spec("vae-fashion")
+    assert "'impostor' (pip distribution zoo-impostor 0.3)" in str(
+        next(f.error for f in plugins.failures if f.stage == "conflict"))
+
+
+def test_a_contested_sampler_or_data_set_refuses_only_itself(register_plugin):
+    @hookimpl
+    def register_samplers(register):
+        register(zoo.SamplerSpec(id="ddim", factory="x.y:Z"))
+
+    @hookimpl
+    def register_datasets(register):
+        from zoo.registry import DatasetSpec
+
+        register(DatasetSpec(id="digits", loader="x.y:load", image_shape=(1, 8, 8)))
+
+    register_plugin(types.SimpleNamespace(register_samplers=register_samplers, register_datasets=register_datasets),
+                    "clash")
+    registry = plugins.get_registry()
+    with pytest.raises(zoo.DuplicateModelError, match="sampler id 'ddim'"):
+        registry.get_sampler("ddim")
+    with pytest.raises(zoo.DuplicateModelError, match="'zoo' \\(the zoo itself\\)"):
+        registry.get_dataset("digits")
+    assert registry.get_sampler("ddpm").id == "ddpm" and registry.get_dataset("mnist").id == "mnist"
 
 
 def test_a_plugin_that_raises_on_registration_is_skipped(register_plugin):
@@ -86,6 +131,39 @@ def test_a_plugin_that_fails_to_import_is_skipped(monkeypatch):
     finally:
         monkeypatch.undo()
         plugins.reset()
+
+
+def test_a_plugin_that_exits_while_importing_is_reported_and_skipped(monkeypatch, tmp_path):
+    (tmp_path / "zoo_exiting_plugin.py").write_text("import sys\nsys.exit(3)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    real = metadata.entry_points
+
+    def with_exiting(group=None, **kw):
+        eps = list(real(group=group, **kw))
+        if group == "zoo":
+            eps.append(metadata.EntryPoint("exiter", "zoo_exiting_plugin", "zoo"))
+        return eps
+
+    monkeypatch.setattr(metadata, "entry_points", with_exiting)
+    plugins.reset()
+    try:
+        assert "vae-fashion" in zoo.list_models()
+        assert [f.error for f in plugins.failures if f.name == "exiter"] == ["called sys.exit(3)"]
+        result = CliRunner().invoke(cli, ["list"])
+        assert result.exit_code == 0 and "plugin 'exiter' skipped (import failed): called sys.exit(3)" in result.output
+    finally:
+        monkeypatch.undo()
+        plugins.reset()
+
+
+def test_a_plugin_that_exits_while_registering_is_skipped(register_plugin):
+    @hookimpl
+    def register_models(register):
+        raise SystemExit("bye")
+
+    register_plugin(types.SimpleNamespace(register_models=register_models), "exits-late")
+    assert "vae-fashion" in zoo.list_models()
+    assert any(f.name == "exits-late" and f.error == "called sys.exit('bye')" for f in plugins.failures)
 
 
 def test_zoo_load_plugins_restricts(monkeypatch):

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from zoo import __version__
 from zoo import weights as W
-from zoo.errors import BadInputError, PluginError, WeightsError
+from zoo.data import is_path
+from zoo.errors import BadInputError, PluginError, UnknownModelError, WeightsError
 from zoo.plugins import get_registry
 from zoo.registry import ModelSpec, import_object
 
@@ -98,11 +99,9 @@ def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
 
 
 def _build(spec: ModelSpec, config: dict[str, Any]) -> Generator:
-    factory = import_object(spec.factory)
-    try:
-        model = factory(**config)
-    except TypeError as err:
-        raise BadInputError(f"bad config for architecture '{spec.architecture}': {err}") from None
+    from zoo.safety import build_model
+
+    model = build_model(import_object(spec.factory), spec.architecture, config)  # values checked first
     model.zoo_config = {"architecture": spec.architecture, "zoo_version": __version__, **config}
     model.zoo_spec = spec
     return model
@@ -148,9 +147,10 @@ def load_folder(folder: Path | str, spec: ModelSpec | None = None) -> Generator:
     weights_file = folder / (spec.hub_weights_file if spec else W.WEIGHTS_NAME)
     if not weights_file.exists():
         weights_file = folder / W.WEIGHTS_NAME
-    state = W.load_state_dict(weights_file)
-    state = {k: v.to(model.state_dict()[k].dtype) if k in model.state_dict() else v
-             for k, v in state.items()}
+    state = W.load_state_dict(weights_file)  # NaN and infinite values refused
+    expected = model.state_dict()
+    W.check_dtypes(state, expected, weights_file)
+    state = {k: v.to(expected[k].dtype) if k in expected else v for k, v in state.items()}
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:
@@ -175,6 +175,8 @@ def load(
     Args:
         name: A registered id or alias, a path to a model folder, or
             ``"hf-hub:org/name"`` (a Hub repo whose config.json names an installed architecture).
+            A path has a ``/`` (or ``\\``) or starts with ``.`` or ``~`` (``./vae-fashion``, ``runs/vae/model``);
+            anything else is an id, even where a folder of that name exists in the current directory.
         device: ``"cpu"`` (default), ``"cuda"``, ``"cuda:1"``...
         dtype: ``"float32"`` (default), ``"float16"``, ``"bfloat16"``.
         **options: Sampling options the model accepts (``sampler``, ``steps``...).
@@ -186,10 +188,15 @@ def load(
     if name.startswith(HUB_PREFIX):
         repo, _, revision = name[len(HUB_PREFIX):].partition("@")
         model = load_folder(W.fetch_hub_repo(repo, revision=revision or None, pull_hint=f"zoo pull {name}"))
-    elif Path(name).is_dir() or "/" in name or name.startswith("."):
+    elif is_path(name):  # paths are paths, ids are ids: a folder named like an id never shadows it
         model = load_folder(name)
     else:
-        spec = model_spec(name)
+        try:
+            spec = model_spec(name)
+        except UnknownModelError as err:
+            if Path(name).is_dir():  # say how to load the folder; never load it in the id's place
+                err.args = (f"{err}; a folder '{name}' is here: a path needs a '/', so load it as ./{name}",)
+            raise err from None
         if not spec.pretrained:
             raise WeightsError(
                 f"'{spec.id}' is an architecture without weights: build an untrained one with"

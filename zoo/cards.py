@@ -136,6 +136,7 @@ def release(run_model: str | Path, model_id: str, dest: str | Path, *, measureme
     ``half``), config, a 64-image grid drawn from the released weights, and the card."""
     import zoo
     from zoo.images import save_grid
+    from zoo.safety import atomic_write_text
     from zoo.weights import save_model_folder
 
     run_model, dest = Path(run_model), Path(dest)
@@ -145,10 +146,10 @@ def release(run_model: str | Path, model_id: str, dest: str | Path, *, measureme
     save_model_folder(model, dest, half=half)
     released = zoo.load_folder(dest)
     save_grid(released.sample(64, seed=0), dest / "samples.png", nrow=8, force=True)
-    (dest / "training.json").write_text(json.dumps(training, indent=2) + "\n")
+    atomic_write_text(dest / "training.json", json.dumps(training, indent=2) + "\n")
     spec = zoo.model_spec(model_id)
     card = render_card(spec, training, measurements, notes=notes, reference=reference)
-    (dest / "README.md").write_text(card)
+    atomic_write_text(dest / "README.md", card)
     return dest
 
 

@@ -16,7 +16,9 @@ from zoo.errors import BadInputError, ZooError
 
 
 class ZooGroup(click.Group):
-    """Turns the zoo's own errors into one clean line instead of a traceback, and gives the sampling
+    """Turns the zoo's own errors (and a full or read-only disk) into one clean line instead of a
+    traceback, with control characters escaped; in the other processes of a launch (torchrun,
+    accelerate launch) it prints nothing: the main process speaks for all. Gives the sampling
     commands a flag for every sampling option the installed models and samplers declare."""
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
@@ -26,12 +28,33 @@ class ZooGroup(click.Group):
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
+        from zoo.safety import DISK_FULL, READ_ONLY, escape_control, is_main_process, output_error
+
+        if not is_main_process():
+            return _quiet_invoke(super().invoke, ctx)
         try:
             return super().invoke(ctx)
         except ZooError as err:
-            raise click.ClickException(str(err)) from None
+            raise click.ClickException(escape_control(str(err))) from None
+        except OSError as err:
+            if err.errno not in DISK_FULL + READ_ONLY:
+                raise
+            raise click.ClickException(escape_control(output_error(err, err.filename or "an output file"))) from None
         except KeyboardInterrupt:
             raise click.ClickException("interrupted") from None
+
+
+def _quiet_invoke(invoke: Any, ctx: click.Context) -> Any:
+    """Run a command with its standard output discarded and the zoo's errors left to the main process
+    (exit status 1); anything unexpected still shows its traceback."""
+    import contextlib
+    import os
+
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        try:
+            return invoke(ctx)
+        except (ZooError, KeyboardInterrupt):
+            ctx.exit(1)
 
 
 @click.group(cls=ZooGroup)
@@ -67,9 +90,12 @@ def _samplers(registry: Any, spec: Any) -> str:
 
 def _print_failures() -> None:
     from zoo.plugins import failures
+    from zoo.safety import escape_control
 
     for f in failures:
-        click.secho(f"warning: plugin '{f.name}' skipped ({f.stage} failed): {f.error}", err=True, fg="yellow")
+        line = f"warning: {f.error}" if f.stage == "conflict" else \
+            f"warning: plugin '{f.name}' skipped ({f.stage} failed): {f.error}"
+        click.secho(escape_control(line), err=True, fg="yellow")
 
 
 @cli.command("list")
@@ -89,16 +115,24 @@ def list_cmd(pattern: str | None, family: str | None, pretrained: bool, as_json:
     if as_json:
         click.echo(json.dumps([{**s.to_dict(), "weights_status": _weights_label(s)} for s in specs], indent=2))
         return
-    rows = [("id", "family", "capabilities", "samplers", "dataset", "image", "weights", "plugin")]
+    rows: list[tuple[str, ...]] = [("id", "family", "capabilities", "samplers", "dataset", "image", "weights",
+                                    "plugin")]
     registry = get_registry()
-    rows += [(s.id, s.family, ",".join(s.capabilities), _samplers(registry, s), s.dataset or "-", _shape(s),
-              _weights_label(s), s.plugin) for s in specs]
+    rows += [_escaped(s.id, s.family, ",".join(s.capabilities), _samplers(registry, s), s.dataset or "-",
+                      _shape(s), _weights_label(s), s.plugin) for s in specs]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for i, row in enumerate(rows):
         line = "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
         click.echo(click.style(line, bold=True) if i == 0 else line)
     if not specs:
         click.echo("(no models match)" if (pattern or family or pretrained) else "(no models installed)")
+
+
+def _escaped(*cells: Any) -> tuple[str, ...]:
+    """Table cells with control characters escaped (names come from plugins and model folders)."""
+    from zoo.safety import escape_control
+
+    return tuple(escape_control(c) for c in cells)
 
 
 @cli.command()
@@ -123,9 +157,11 @@ def info(model_id: str, as_json: bool) -> None:
               ("hub repo", spec.hub_repo + (f" @ {spec.hub_revision}" if spec.hub_revision else "")),
               ("paper", spec.paper), ("license", spec.license), ("plugin", spec.plugin),
               ("description", spec.description)]
+    from zoo.safety import escape_control
+
     for key, value in fields:
         if value:
-            click.echo(f"{key + ':':14} {value}")
+            click.echo(f"{key + ':':14} {escape_control(value)}")
     if spec.config:
         click.echo(f"{'config:':14} {json.dumps(spec.config)}")
     if spec.options:
@@ -140,7 +176,7 @@ def info(model_id: str, as_json: bool) -> None:
             for option in runner.options:
                 click.echo(f"  {'':12}   {option.flag}{option.describe()[len(option.name):]}")
     if card:
-        click.echo("\n" + card)
+        click.echo("\n" + escape_control(card, multiline=True))
     elif spec.pretrained:
         click.echo(f"\n(no model card at {card_path})")
 
@@ -160,11 +196,13 @@ def plugins(as_json: bool) -> None:
             "failures": [{"name": f.name, "stage": f.stage, "error": f.error} for f in failures],
         }, indent=2))
         return
+    from zoo.safety import escape_control
+
     for i in infos:
         dist = f"{i.distribution} {i.version}".strip() or "(in-process)"
-        click.echo(f"{i.name:12} {dist:24} {', '.join(i.hooks)}")
+        click.echo(escape_control(f"{i.name:12} {dist:24} {', '.join(i.hooks)}"))
     for f in failures:
-        click.echo(f"{f.name:12} FAILED ({f.stage}): {f.error}")
+        click.echo(escape_control(f"{f.name:12} FAILED ({f.stage}): {f.error}"))
 
 
 @cli.command()
@@ -189,11 +227,11 @@ def datasets(as_json: bool) -> None:
         click.echo(json.dumps([{**spec.to_dict(), "installed": not status, "how_to_get": status}
                                for spec, status in rows], indent=2))
         return
-    table = [("id", "image", "classes", "splits", "installed", "plugin")]
+    table: list[tuple[str, ...]] = [("id", "image", "classes", "splits", "installed", "plugin")]
     for spec, status in rows:
         splits = ", ".join(f"{k} {spec.num_images[k]:,}" if k in spec.num_images else k for k in spec.splits)
-        table.append((spec.id, _shape(spec), str(len(spec.classes)) if spec.classes else "-", splits,
-                      "yes" if not status else f"no: {status}", spec.plugin))
+        table.append(_escaped(spec.id, _shape(spec), str(len(spec.classes)) if spec.classes else "-", splits,
+                              "yes" if not status else f"no: {status}", spec.plugin))
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     for i, row in enumerate(table):
         line = "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
@@ -301,6 +339,10 @@ def sample(model_id: str, n: int, seed: int | None, output: str | None, out_dir:
     _check_outputs(output, out_dir, force)
     options = _sample_options(sampling)
     model = _load(model_id, device, "generator")
+    if output:  # before any image is made: a grid that could not be written is refused now
+        from zoo.images import check_grid
+
+        check_grid(n, model.image_shape, nrow)
     batches = model.iter_samples(n, seed=seed, labels=list(labels) or None, batch_size=batch_size,
                                  progress=_progress(), **options)
     if output:  # a grid needs every image at once
@@ -358,6 +400,9 @@ def interpolate(model_id: str, seeds: tuple[int, int] | None, image_paths: tuple
         raise BadInputError("give exactly one of --seeds A B or --images A.png B.png")
     _check_outputs(output, None, force)
     model = _load(model_id, device)
+    from zoo.images import check_grid
+
+    check_grid(steps, model.image_shape, steps)
     if seeds:
         if not hasattr(model, "interpolate"):
             hint = " (it has an encoder: use --images A.png B.png)" if hasattr(model, "encode") else ""
@@ -429,12 +474,12 @@ def translate(model_id: str, inputs: tuple[str, ...], direction: str | None, to:
         from zoo.images import save_grid
 
         path = save_grid(torch.cat(rows), output, nrow=per_row, force=force)
-        click.echo(f"wrote {path} ({len(x)} {source} → {target})")
+        click.echo(f"wrote {path} ({len(x)} {' → '.join(_escaped(source, target))})")
     if out_dir:
         from zoo.images import save_images
 
         paths = save_images(y, out_dir, force=force)
-        click.echo(f"wrote {len(paths)} PNGs to {out_dir} ({source} → {target})")
+        click.echo(f"wrote {len(paths)} PNGs to {out_dir} ({' → '.join(_escaped(source, target))})")
 
 
 # --------------------------------------------------------------------------- evaluation

@@ -202,7 +202,9 @@ def load_image_folder(path: str | Path, size: int = 28, channels: int = 1) -> tu
     """Every PNG/JPEG under ``path``, resized to ``size``×``size``; labels are -1."""
     import numpy as np
     import torch
-    from PIL import Image, UnidentifiedImageError
+
+    from zoo.errors import BadInputError
+    from zoo.images import open_image
 
     folder = Path(path)
     if not folder.is_dir():
@@ -214,9 +216,11 @@ def load_image_folder(path: str | Path, size: int = 28, channels: int = 1) -> tu
     arrays = []
     for p in files:
         try:
-            with Image.open(p) as im:
+            with open_image(p) as im:  # a decompression bomb is refused before it is decoded
                 arrays.append(np.asarray(im.convert(mode).resize((size, size)), dtype=np.uint8))
-        except (UnidentifiedImageError, OSError) as err:
+        except BadInputError as err:
+            raise DataError(str(err)) from None
+        except (OSError, ValueError, SyntaxError) as err:
             raise DataError(f"cannot read image {p}: {err}") from None
     x = np.stack(arrays)
     x = x[:, None] if channels == 1 else x.transpose(0, 3, 1, 2)

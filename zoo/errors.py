@@ -43,3 +43,8 @@ class DataError(ZooError):
 
 class BadInputError(ZooError, ValueError):
     """An argument outside what the function accepts (n <= 0, a float seed, ...)."""
+
+
+class OutputError(ZooError, OSError):
+    """An output file could not be written (disk full, read-only, immutable); the temporary file is gone
+    and the previous file, if any, is intact."""

@@ -31,8 +31,9 @@ def register_models(register: Callable[[ModelSpec], None]) -> None:
     """Called when the registry is built. Call ``register(ModelSpec(...))`` once per model.
 
     Args:
-        register: Adds one spec. An id or alias already taken by another plugin
-            raises ``DuplicateModelError`` naming both plugins.
+        register: Adds one spec. An id or alias another plugin also claims is withdrawn from
+            both: it refuses to load (``DuplicateModelError`` naming both plugins and their
+            distributions) and the conflict is reported; everything else loads.
     """
 
 
@@ -53,8 +54,8 @@ def register_datasets(register: Callable[[DatasetSpec], None]) -> None:
     spec's ``loader`` is imported only when the data is read.
 
     Args:
-        register: Adds one data set spec; an id another plugin (or the zoo) registered raises
-            ``DuplicateModelError`` naming both.
+        register: Adds one data set spec; an id another plugin (or the zoo) registered is withdrawn
+            from both and refuses to load (``DuplicateModelError`` naming both).
     """
 
 

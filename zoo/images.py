@@ -32,6 +32,65 @@ def check_output_path(path: Path | str, *, force: bool = False) -> Path:
     return path
 
 
+def max_pixels() -> int:
+    """The largest image, in pixels, the zoo reads or writes: Pillow's own decompression-bomb limit
+    (``PIL.Image.MAX_IMAGE_PIXELS``, 89 megapixels unless changed), so every grid can be read back."""
+    from PIL import Image
+
+    return int(Image.MAX_IMAGE_PIXELS or 89_478_485)
+
+
+def grid_size(n: int, image_shape: Sequence[int], nrow: int | None = None, padding: int = 2) -> tuple[int, int]:
+    """(height, width) in pixels of the grid ``make_grid`` makes of ``n`` images of shape ``(C, H, W)``."""
+    _, h, w = image_shape
+    nrow = nrow or math.ceil(math.sqrt(n))
+    ncol = math.ceil(n / nrow)
+    return ncol * (h + padding) + padding, nrow * (w + padding) + padding
+
+
+def check_grid(n: int, image_shape: Sequence[int], nrow: int | None = None) -> None:
+    """Refuse, before any image is made, a grid that could not be written: ``nrow`` below 1, or more
+    pixels than ``max_pixels()`` (``zoo sample -n 100000000 -o x.png``); the way out is ``--out-dir``."""
+    if nrow is not None and (isinstance(nrow, bool) or not isinstance(nrow, int) or nrow < 1):
+        raise BadInputError(f"--nrow must be a positive integer, got {nrow!r}")
+    height, width = grid_size(n, image_shape, nrow)
+    if height * width > max_pixels():
+        c, h, w = image_shape
+        raise BadInputError(f"a grid of {n:,} images of {c}×{h}×{w} would be {width:,}×{height:,} pixels, above the "
+                            f"{max_pixels():,} one image may hold: write one PNG per image with --out-dir DIR")
+
+
+def open_image(path: Path | str) -> Any:
+    """Open an image file with Pillow, refusing up front one whose header declares more than
+    ``max_pixels()`` (a decompression bomb), before anything is decoded.
+
+    Returns:
+        The lazily opened ``PIL.Image`` (use it in a ``with`` block).
+
+    Raises:
+        BadInputError: Not an image, unreadable, or too large.
+    """
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise BadInputError(f"image {path} declares more than {max_pixels():,} pixels; refusing it as a possible "
+                            "decompression bomb (resize it first)") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
+        raise BadInputError(f"cannot read image {path}: {err}") from None
+    width, height = im.size
+    if width * height > max_pixels():
+        im.close()
+        raise BadInputError(f"image {path} is {width:,}×{height:,} pixels, above {max_pixels():,}; refusing it as a "
+                            "possible decompression bomb (resize it first)")
+    return im
+
+
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """(N, C, H, W) float in [0, 1] -> (N, H, W, C) uint8, rounding to nearest."""
     return (images.detach().float().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
@@ -41,6 +100,7 @@ def make_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -
     """Tile (N, C, H, W) images into one (H', W', C) uint8 array with a white border."""
     import numpy as np
 
+    check_grid(len(images), images.shape[1:], nrow)
     arr = to_uint8(images)
     n, h, w, c = arr.shape
     nrow = nrow or math.ceil(math.sqrt(n))
@@ -60,10 +120,14 @@ def _write(array: np.ndarray, path: Path) -> None:
 
 
 def _save_atomic(img: Any, path: Path) -> None:
-    """Save a PIL image to a temporary name beside ``path``, then rename: no half-written file."""
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
-    img.save(tmp)
-    os.replace(tmp, path)
+    """Save a PIL image through ``zoo.safety.atomic_write``: no half-written file, and a full disk or a
+    read-only output is one ``OutputError`` line with the previous file intact."""
+    from PIL import Image
+
+    from zoo.safety import atomic_write
+
+    image_format = Image.registered_extensions().get(path.suffix.lower(), "PNG")
+    atomic_write(path, lambda f: img.save(f, format=image_format), what="image")
 
 
 def save_grid(images: torch.Tensor, path: Path | str, *, nrow: int | None = None, force: bool = False) -> Path:
@@ -107,15 +171,14 @@ def load_image(path: Path | str, channels: int, size: int) -> torch.Tensor:
     """Read an image file as (C, size, size) float in [0, 1]."""
     import numpy as np
     import torch
-    from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
     if not path.is_file():
         raise BadInputError(f"image {path} does not exist")
     try:
-        with Image.open(path) as im:
+        with open_image(path) as im:
             arr = np.asarray(im.convert("L" if channels == 1 else "RGB").resize((size, size)), np.float32)
-    except (UnidentifiedImageError, OSError) as err:
+    except (OSError, ValueError, SyntaxError) as err:  # damaged data after a good header
         raise BadInputError(f"cannot read image {path}: {err}") from None
     arr = arr[None] if channels == 1 else arr.transpose(2, 0, 1)
     return torch.from_numpy(arr / 255.0)

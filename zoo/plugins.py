@@ -71,8 +71,8 @@ def load_entry_points() -> None:
         try:
             module = ep.load()
             pm.register(module, name=ep.name)
-        except Exception as err:  # a broken plugin must not break the zoo
-            failures.append(PluginFailure(ep.name, "import", f"{type(err).__name__}: {err}"))
+        except (Exception, SystemExit) as err:  # a broken plugin must not break the zoo, nor exit it
+            failures.append(PluginFailure(ep.name, "import", _describe(err)))
             continue
         dist = getattr(ep, "dist", None)
         if dist is not None:
@@ -88,8 +88,15 @@ def call_each(hook_name: str, **kwargs: Any) -> None:
         name = pm.get_name(impl.plugin) or repr(impl.plugin)
         try:
             impl.function(**kwargs)
-        except Exception as err:
-            failures.append(PluginFailure(name, hook_name, f"{type(err).__name__}: {err}"))
+        except (Exception, SystemExit) as err:
+            failures.append(PluginFailure(name, hook_name, _describe(err)))
+
+
+def _describe(err: BaseException) -> str:
+    """One line for a plugin's exception (``sys.exit()`` included)."""
+    if isinstance(err, SystemExit):
+        return f"called sys.exit({err.code!r})"
+    return f"{type(err).__name__}: {err}"
 
 
 def get_registry(*, reload: bool = False) -> Registry:
@@ -98,33 +105,81 @@ def get_registry(*, reload: bool = False) -> Registry:
     if _registry is not None and not reload:
         return _registry
     load_entry_points()
-    failures[:] = [f for f in failures if f.stage != "register"]  # rebuilt below
+    failures[:] = [f for f in failures if f.stage not in ("register", "conflict")]  # rebuilt below
     registry = Registry()
     from zoo.data import BUILTIN_DATASETS  # the core's own data sets, present whatever plugins load
 
-    for dataset in BUILTIN_DATASETS:
-        registry.add_dataset(dataset)
-    for hook_name, add in (
-        ("register_models", registry.add_model),
-        ("register_samplers", registry.add_sampler),
-        ("register_datasets", registry.add_dataset),
+    for hook_name, add, kind in (
+        ("register_models", registry.add_model, "model"),
+        ("register_samplers", registry.add_sampler, "sampler"),
+        ("register_datasets", registry.add_dataset, "data set"),
     ):
         caller = getattr(pm.hook, hook_name)
+        specs: list[Any] = list(BUILTIN_DATASETS) if kind == "data set" else []
         for impl in reversed(caller.get_hookimpls()):
             plugin_name = pm.get_name(impl.plugin) or repr(impl.plugin)
             staged: list[Any] = []
             try:
                 impl.function(register=staged.append)
                 staged = [_stamp(spec, plugin_name) for spec in staged]
-            except Exception as err:  # skip this plugin's registrations, keep the rest
-                failures.append(
-                    PluginFailure(plugin_name, "register", f"{type(err).__name__}: {err}")
-                )
+            except (Exception, SystemExit) as err:  # skip this plugin's registrations, keep the rest
+                failures.append(PluginFailure(plugin_name, "register", _describe(err)))
                 continue
-            for spec in staged:
-                add(spec)
+            specs += staged
+        for spec in _withdraw_contested(registry, kind, specs):
+            add(spec)
     _registry = registry
     return registry
+
+
+def _names(spec: Any) -> tuple[str, ...]:
+    return (spec.id, *spec.aliases) if isinstance(spec, ModelSpec) else (spec.id,)
+
+
+def _withdraw_contested(registry: Registry, kind: str, specs: list[Any]) -> list[Any]:
+    """The specs to add, without any name two of them claim. A contested name is withdrawn from every
+    claimant (a spec whose id it is is left out; one that has it as an alias loses the alias), refuses to
+    load with a line naming both claimants and their pip distributions (``registry.contested``), and is
+    reported in ``failures``; the rest of the zoo works."""
+    from dataclasses import replace
+
+    claims: dict[str, list[Any]] = {}
+    for spec in specs:
+        for name in dict.fromkeys(_names(spec)):
+            claims.setdefault(name, []).append(spec)
+    contested = {name: owners for name, owners in claims.items() if len(owners) > 1}
+    for name, owners in contested.items():
+        message = _conflict_message(kind, name, owners)
+        registry.contested[(kind, name)] = message
+        failures.append(PluginFailure(owners[-1].plugin, "conflict", message))
+    keep = []
+    for spec in specs:
+        if spec.id in contested:
+            continue
+        if isinstance(spec, ModelSpec) and set(spec.aliases) & set(contested):
+            spec = replace(spec, aliases=tuple(a for a in spec.aliases if a not in contested))
+        keep.append(spec)
+    return keep
+
+
+def _conflict_message(kind: str, name: str, owners: list[Any]) -> str:
+    def origin(plugin: str) -> str:
+        if plugin == "zoo":
+            return "the zoo itself"
+        dist, version = _distributions.get(plugin, ("", ""))
+        return f"pip distribution {dist} {version}".strip() if dist else "registered in-process, no distribution"
+
+    plugin_names = list(dict.fromkeys(o.plugin for o in owners))
+    who = " and ".join(f"'{p}' ({origin(p)})" for p in plugin_names)
+    if len(plugin_names) == 1:
+        who = f"plugin {who} twice"
+    else:
+        who = f"{len(plugin_names)} plugins: {who}"
+    dists = list(dict.fromkeys(_distributions[p][0] for p in plugin_names if p in _distributions))
+    fix = ("uninstall one (" + " or ".join(f"`pip uninstall {d}`" for d in dists) + ")" if len(dists) > 1
+           else "remove one of them")
+    return (f"{kind} id '{name}' is claimed by {who}; it will not load until one is gone: {fix}, or set "
+            "ZOO_LOAD_PLUGINS to the plugins you want without one of them (the rest of the zoo works)")
 
 
 def _stamp(spec: Any, plugin_name: str) -> Any:

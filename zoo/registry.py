@@ -210,6 +210,13 @@ class Registry:
         self.samplers: dict[str, SamplerSpec] = {}
         self.datasets: dict[str, DatasetSpec] = {}
         self._aliases: dict[str, str] = {}
+        # (kind, name) -> why it refuses to load: two plugins claimed it (filled by zoo.plugins)
+        self.contested: dict[tuple[str, str], str] = {}
+
+    def _check_contested(self, kind: str, name: str) -> None:
+        for key in ((kind, name), (kind, name.lower())):
+            if key in self.contested:
+                raise DuplicateModelError(self.contested[key])
 
     def add_model(self, spec: ModelSpec) -> None:
         for name in (spec.id, *spec.aliases):
@@ -242,11 +249,13 @@ class Registry:
         self.datasets[spec.id] = spec
 
     def get_dataset(self, name: str) -> DatasetSpec:
+        self._check_contested("data set", name)
         if name not in self.datasets:
             raise UnknownModelError(name, self.datasets, what="data set", listing="zoo datasets")
         return self.datasets[name]
 
     def get(self, name: str) -> ModelSpec:
+        self._check_contested("model", name)
         key = self._aliases.get(name) or self._aliases.get(name.lower())
         if key is None:
             raise UnknownModelError(name, self._aliases)
@@ -270,6 +279,7 @@ class Registry:
         return out
 
     def get_sampler(self, name: str) -> SamplerSpec:
+        self._check_contested("sampler", name)
         if name not in self.samplers:
             raise UnknownModelError(name, self.samplers, what="sampler")
         return self.samplers[name]

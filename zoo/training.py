@@ -17,16 +17,16 @@ prints, logs, and writes checkpoints, previews and the export.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import platform
-import shutil
 import sys
 import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import torch
 from torch import nn
@@ -145,44 +145,184 @@ class TrainConfig:
     step_config: dict[str, Any] = field(default_factory=dict)
 
 
+def _checkpoint_copies(folder: Path) -> tuple[Path, Path]:
+    """The other names a checkpoint passes through: ``<name>.tmp`` while written, ``<name>.old`` while swapped."""
+    return folder.with_name(folder.name + ".tmp"), folder.with_name(folder.name + ".old")
+
+
+def _checkpoint_complete(folder: Path) -> bool:
+    """Whether ``folder`` holds a whole checkpoint: its ``state.json``, written last, parses and gives every
+    other file's size, and the files have those sizes (a checkpoint from before sizes were kept: the files exist)."""
+    try:
+        state = json.loads((folder / "state.json").read_text())
+        files = state.get("files", {"model.safetensors": None, "optimizers.pt": None})
+        for name, size in files.items():
+            path = folder / name
+            if not path.is_file() or (size is not None and path.stat().st_size != size):
+                return False
+    except (OSError, ValueError, AttributeError, TypeError):
+        return False
+    return True
+
+
+def has_checkpoint(folder: Path) -> bool:
+    """Whether a run left a checkpoint at ``folder``, under its own name or one it passes through while swapped."""
+    return folder.exists() or any(_checkpoint_complete(p) for p in _checkpoint_copies(folder))
+
+
+def newest_checkpoint(folder: Path) -> Path | None:
+    """The newest whole copy of the checkpoint at ``folder`` (see ``recover_checkpoint``), or None. Reading
+    only: every process of a resumed run reads it; only the main process, when it next writes, tidies up."""
+    tmp, old = _checkpoint_copies(folder)
+    return next((p for p in (tmp, folder, old) if _checkpoint_complete(p)), None)
+
+
+def recover_checkpoint(folder: Path) -> bool:
+    """After a crash at any instant of ``_write_checkpoint``, put the newest complete checkpoint back at
+    ``folder`` and remove the other copies. Returns False where no complete checkpoint exists.
+
+    A write fills ``.tmp`` (``state.json`` last), renames ``folder`` to ``.old``, renames ``.tmp`` to
+    ``folder`` and removes ``.old``, syncing each step. So a complete ``.tmp`` is always the newest copy,
+    then ``folder``, then ``.old``; and this function, made of the same steps, is safe to crash in too.
+    """
+    from zoo.safety import fsync_folder, remove_tree
+
+    tmp, old = _checkpoint_copies(folder)
+    best = newest_checkpoint(folder)
+    if best is None:
+        remove_tree(tmp)  # half-written copies: nothing to recover from them
+        remove_tree(old)
+        return False
+    if best is not folder:
+        if best is tmp and folder.exists():
+            remove_tree(old)
+            folder.rename(old)
+            fsync_folder(folder.parent)
+        else:
+            remove_tree(folder)  # not a whole checkpoint
+        best.rename(folder)
+        fsync_folder(folder.parent)
+    remove_tree(tmp)
+    remove_tree(old)
+    return True
+
+
 def _write_checkpoint(folder: Path, model: nn.Module, ema: EMA | None,
                       optimizers: dict[str, torch.optim.Optimizer], state: dict[str, Any]) -> None:
-    """Write the checkpoint into a fresh folder and swap it in: a crash leaves the previous one."""
-    from safetensors.torch import save_file
+    """Write the checkpoint into ``<folder>.tmp`` and swap it in, every file and rename synced: a crash at
+    any instant leaves the previous checkpoint or the new one (``recover_checkpoint`` finds it). A full or
+    read-only disk is one ``OutputError`` line, the half-written copy removed, the previous one intact."""
+    import io
 
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
-              str(tmp / "model.safetensors"))
+    from safetensors.torch import save
+
+    from zoo.safety import fsync_folder, output_error, remove_tree, write_synced
+
+    blobs = {"model.safetensors": save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()})}
     if ema is not None:
-        save_file({k: v.cpu().contiguous() for k, v in ema.shadow.items()}, str(tmp / "ema.safetensors"))
-    torch.save({k: o.state_dict() for k, o in optimizers.items()}, tmp / "optimizers.pt")
-    state = {**state, "ema_updates": ema.num_updates if ema else 0,
-             "rng": torch.get_rng_state().tolist()}
-    (tmp / "state.json").write_text(json.dumps(state))
-    old = folder.with_name(folder.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if folder.exists():
-        folder.rename(old)
-    tmp.rename(folder)
-    shutil.rmtree(old, ignore_errors=True)
+        blobs["ema.safetensors"] = save({k: v.cpu().contiguous() for k, v in ema.shadow.items()})
+    buffer = io.BytesIO()
+    torch.save({k: o.state_dict() for k, o in optimizers.items()}, buffer)
+    blobs["optimizers.pt"] = buffer.getvalue()
+    state = {**state, "ema_updates": ema.num_updates if ema else 0, "rng": torch.get_rng_state().tolist(),
+             "files": {name: len(data) for name, data in blobs.items()}}
+    blobs["state.json"] = json.dumps(state).encode()  # last: a folder holding it is complete
+    tmp, old = _checkpoint_copies(folder)
+    try:
+        recover_checkpoint(folder)  # what a crash left: the newest whole copy in place, half-written ones gone
+        tmp.mkdir(parents=True)
+        for name, data in blobs.items():
+            write_synced(tmp / name, functools.partial(_write_all, data))
+        fsync_folder(tmp)
+        if folder.exists():
+            remove_tree(old)
+            folder.rename(old)
+            fsync_folder(folder.parent)
+        tmp.rename(folder)
+        fsync_folder(folder.parent)
+        remove_tree(old)
+    except OSError as err:
+        try:
+            recover_checkpoint(folder)  # the previous checkpoint back in place, the partial copy removed
+        except OSError:
+            pass
+        kept = "no checkpoint was written"
+        if _checkpoint_complete(folder):
+            previous = json.loads((folder / "state.json").read_text()).get("step")
+            kept = f"the checkpoint of step {previous} is intact"
+        raise output_error(err, f"checkpoint {folder}", kept=kept) from None
+
+
+def _write_all(data: bytes, f: IO[bytes]) -> None:
+    f.write(data)
 
 
 def _read_checkpoint(folder: Path, model: nn.Module, ema: EMA | None,
                      optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, Any]:
-    model.load_state_dict(W.load_state_dict(folder / "model.safetensors"))
-    if ema is not None and (folder / "ema.safetensors").exists():
-        ema.shadow = W.load_state_dict(folder / "ema.safetensors")
-    # our own file; weights_only=True refuses anything but tensors and plain containers
-    opt_states = torch.load(folder / "optimizers.pt", weights_only=True)
-    for k, o in optimizers.items():
-        o.load_state_dict(opt_states[k])
-    state = json.loads((folder / "state.json").read_text())
-    torch.set_rng_state(torch.tensor(state.pop("rng"), dtype=torch.uint8))
+    """Load a checkpoint into the model, EMA and optimizers; one ``BadInputError`` line where it does not fit
+    them (another architecture or config) or is damaged."""
+    import pickle
+
+    folder = newest_checkpoint(folder) or folder  # after a crash mid-swap, the whole copy left
+    try:
+        model.load_state_dict(W.load_state_dict(folder / "model.safetensors"))
+        if ema is not None and (folder / "ema.safetensors").exists():
+            ema.shadow = W.load_state_dict(folder / "ema.safetensors")
+        # our own file; weights_only=True refuses anything but tensors and plain containers
+        opt_states = torch.load(folder / "optimizers.pt", weights_only=True)
+        for k, o in optimizers.items():
+            o.load_state_dict(opt_states[k])
+        state = json.loads((folder / "state.json").read_text())
+        torch.set_rng_state(torch.tensor(state.pop("rng"), dtype=torch.uint8))
+    except (RuntimeError, ValueError, KeyError, TypeError, pickle.UnpicklingError) as err:
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise BadInputError(f"--resume: the checkpoint in {folder} does not fit this run's model and optimizers, "
+                            f"or is damaged ({reason[:200]})") from None
     if ema is not None:
         ema.num_updates = state.get("ema_updates", 0)
     return state
+
+
+def _resume_config(cfg: TrainConfig, out: Path, ckpt: Path) -> TrainConfig:
+    """Check that a run can be resumed as asked, before anything is built: a whole checkpoint (the copy a
+    crash left, if need be), a readable ``train_config.json`` of the same architecture, and the same model
+    config. Returns ``cfg`` with the run's own model config where none was given."""
+    import dataclasses
+
+    import zoo
+
+    if newest_checkpoint(ckpt) is None:  # read only: the other processes of the run read it too
+        raise BadInputError(f"--resume: no checkpoint in {ckpt}")
+    path = out / "train_config.json"
+    try:
+        saved = json.loads(path.read_text())
+    except OSError as err:
+        raise BadInputError(f"--resume: cannot read {path} ({err.strerror or err})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise BadInputError(f"--resume: {path} is damaged (not JSON: {err}); the run cannot be resumed, start a new "
+                            "one with another --out") from None
+    types = {"arch": str, "model_config": dict, "commands": list}
+    wrong = [k for k, t in types.items() if not isinstance(saved, dict) or not isinstance(saved.get(k), t)]
+    if wrong:
+        raise BadInputError(f"--resume: {path} is damaged ({', '.join(wrong)} missing or of the wrong type); the run "
+                            "cannot be resumed, start a new one with another --out")
+    arch = saved["arch"]
+    if arch != cfg.arch and zoo.model_spec(cfg.arch).id != zoo.model_spec(arch).id:
+        raise BadInputError(f"--resume: {out} is a run of '{arch}', not '{cfg.arch}': resume it with "
+                            f"`zoo train {arch} --out {out} --resume`")
+    given = json.loads(json.dumps(cfg.model_config))
+    if given and given != saved["model_config"]:
+        raise BadInputError(f"--resume: --config {given} differs from the run's {saved['model_config']}; leave "
+                            "--config out to resume with the run's own")
+    return dataclasses.replace(cfg, model_config=dict(saved["model_config"]))
+
+
+def _check_step_config(step_cls: type, cfg: TrainConfig) -> None:
+    """One line for a ``--step-config`` key the training step does not take, or a value of the wrong type."""
+    from zoo.safety import check_config
+
+    check_config(step_cls, cfg.arch, cfg.step_config, owner=f"the training step of '{cfg.arch}'",
+                 kind="--step-config key", fixed=("model",))
 
 
 def hardware_description(device: torch.device) -> str:
@@ -317,9 +457,12 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str = "", progress
 
     out = Path(cfg.out)
     ckpt = out / "checkpoint"
-    if resume and not (ckpt / "state.json").exists():
-        raise BadInputError(f"--resume: no checkpoint in {ckpt}")
-    if not resume and ckpt.exists():
+    from zoo.interfaces import check_seed
+
+    check_seed(cfg.seed)
+    if resume:
+        cfg = _resume_config(cfg, out, ckpt)
+    elif has_checkpoint(ckpt):  # never start over a run, nor over what a crash left of its checkpoint
         raise BadInputError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
 
     spec = zoo.model_spec(cfg.arch)
@@ -327,6 +470,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str = "", progress
         raise BadInputError(f"architecture '{cfg.arch}' has no training step registered")
     device = resolve_device(cfg.device)
     step_cls = import_object(spec.trainer)
+    _check_step_config(step_cls, cfg)
     sources = resolve_data_sources(cfg.data, tuple(step_cls.data_sources))
     data = {name: load_source(source, "train") for name, source in sources.items()}
     for d in data.values():
@@ -383,7 +527,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str = "", progress
     main = accelerator.is_main_process
     if main:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "train_config.json").write_text(json.dumps(run_config, indent=2))
+        W.atomic_write_bytes(out / "train_config.json", json.dumps(run_config, indent=2).encode())
         (out / "samples").mkdir(exist_ok=True)
     steps_per_epoch = len(loader)
     step_fn.total_steps = min(cfg.epochs * steps_per_epoch, cfg.max_steps or cfg.epochs * steps_per_epoch)
@@ -490,7 +634,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str = "", progress
             "ema_decay": cfg.ema_decay, "eval": metrics,
         }
         W.save_model_folder(final, export, card=None, half=False)
-        (export / "training.json").write_text(json.dumps(run_info, indent=2) + "\n")
+        W.atomic_write_bytes(export / "training.json", (json.dumps(run_info, indent=2) + "\n").encode())
         write_preview(final, export / "samples.png")
         print(json.dumps(run_info, indent=2), file=sys.stderr)
     if log is not None:

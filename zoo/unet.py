@@ -261,7 +261,8 @@ class UNet2D(nn.Module):
             skips += block_skips
         h = self.mid_block(h, temb)
         for block in self.up_blocks:
-            level_skips = skips[-len(block.resnets):]
-            del skips[-len(block.resnets):]
+            n = len(block.resnets)  # type: ignore[arg-type]  # an UpBlock2D's ModuleList
+            level_skips = skips[-n:]
+            del skips[-n:]
             h = block(h, level_skips, temb, skips[-1].shape[-2:] if skips else None)
         return self.conv_out(self.conv_act(self.conv_norm_out(h)))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -164,7 +163,7 @@ def read_json(path: Path) -> dict[str, Any]:
         data = json.loads(Path(path).read_text())
     except FileNotFoundError:
         raise WeightsError(f"{path} is missing") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
         raise WeightsError(f"{path} is not valid JSON: {err}") from None
     if not isinstance(data, dict):
         raise WeightsError(f"{path} is not a JSON object")
@@ -179,6 +178,9 @@ def read_config(folder: Path) -> dict[str, Any]:
     config = read_json(path)
     if "architecture" not in config:
         raise WeightsError(f"{path} does not name an 'architecture'")
+    if not isinstance(config["architecture"], str) or not config["architecture"].strip():
+        raise WeightsError(f"{path}: 'architecture' must be the name of an installed architecture, got "
+                           f"{json.dumps(config['architecture'])[:60]}")
     return config
 
 
@@ -199,39 +201,125 @@ def check_not_pickle(path: Path) -> None:
         )
 
 
+# safetensors dtypes and their sizes in bytes
+SAFETENSORS_DTYPES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2,
+                      "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
+MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
+
+
+def check_safetensors_header(path: Path | str) -> dict[str, Any]:
+    """Read and check the header of a safetensors file before any tensor is read: its length, its JSON,
+    and every entry's dtype, shape and byte range (inside the file, the size the shape needs, no overlaps).
+
+    Returns:
+        The header (tensor names to ``{"dtype", "shape", "data_offsets"}``, and ``__metadata__``).
+
+    Raises:
+        WeightsError: One line saying what is wrong.
+    """
+    import struct
+
+    path = Path(path)
+    bad = f"{path} is truncated or corrupted (not valid safetensors)"
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if len(head) < 8:
+            raise WeightsError(f"{bad}: {size} bytes, too short for a header")
+        (length,) = struct.unpack("<Q", head)
+        if length > min(MAX_HEADER_BYTES, size - 8):
+            raise WeightsError(f"{bad}: its header claims {length:,} bytes, the file has {size - 8:,} after the"
+                               " length")
+        raw = f.read(length)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise WeightsError(f"{bad}: its header is not JSON ({err})") from None
+    if not isinstance(header, dict):
+        raise WeightsError(f"{bad}: its header is not a JSON object")
+    data_size = size - 8 - length
+    spans = []
+    for name, entry in header.items():
+        if name == "__metadata__":
+            if not isinstance(entry, dict) or not all(isinstance(v, str) for v in entry.values()):
+                raise WeightsError(f"{bad}: __metadata__ must map names to strings")
+            continue
+        where = f"{bad}: tensor {json.dumps(name)[:80]}"
+        if not isinstance(entry, dict) or set(entry) - {"dtype", "shape", "data_offsets"}:
+            raise WeightsError(f"{where} is not described by dtype, shape and data_offsets")
+        dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
+        if not isinstance(dtype, str) or dtype not in SAFETENSORS_DTYPES:
+            raise WeightsError(f"{where} has unknown dtype {json.dumps(dtype)[:40]}")
+        if not isinstance(shape, list) or not all(type(d) is int and 0 <= d < 2**62 for d in shape):
+            raise WeightsError(f"{where} has a malformed shape")
+        if (not isinstance(offsets, list) or len(offsets) != 2 or not all(type(o) is int for o in offsets)
+                or not 0 <= offsets[0] <= offsets[1] <= data_size):
+            raise WeightsError(f"{where} has byte offsets outside the file")
+        numel = 1
+        for d in shape:
+            numel *= d
+        if numel * SAFETENSORS_DTYPES[dtype] != offsets[1] - offsets[0]:
+            raise WeightsError(f"{where}: shape {shape} of {dtype} does not match its {offsets[1] - offsets[0]:,}"
+                               " bytes")
+        spans.append((offsets[0], offsets[1]))
+    spans.sort()
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        if start < end:
+            raise WeightsError(f"{bad}: two tensors share bytes")
+    return header
+
+
 def load_state_dict(path: Path | str) -> dict[str, torch.Tensor]:
-    """Read a safetensors file, with a clear error for pickles and damaged files."""
-    from safetensors import SafetensorError
+    """Read a safetensors file, with a clear error for pickles and damaged files, and refuse
+    tensors holding NaN or infinite values (they would make every image NaN)."""
     from safetensors.torch import load_file
 
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"weights file {path} does not exist")
     check_not_pickle(path)
+    check_safetensors_header(path)
     try:
-        return load_file(str(path))
-    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        state = load_file(str(path))
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as err:  # safetensors' errors, and a panic of its Rust code (a BaseException)
         raise WeightsError(
-            f"{path} is truncated or corrupted (safetensors could not read it: {err})"
+            f"{path} is truncated or corrupted (safetensors could not read it: {type(err).__name__}: {err})"
         ) from None
+    check_finite(state, path)
+    return state
+
+
+def check_finite(state: dict[str, torch.Tensor], path: Path | str) -> None:
+    """Refuse weights with NaN or infinite values, naming the tensors (at most three, and how many)."""
+    import torch
+
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        names = ", ".join(json.dumps(k) for k in bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        raise WeightsError(f"{path} holds NaN or infinite values in {names}: refusing weights that would make "
+                           "every output NaN (retrain, or restore a good checkpoint)")
+
+
+def check_dtypes(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], path: Path | str) -> None:
+    """Refuse tensors whose kind does not fit the model: integers or booleans where it holds floating point
+    (and floats where it holds integers); precision alone (fp16 for fp32) is converted on load."""
+    wrong = [(k, v.dtype, expected[k].dtype) for k, v in state.items()
+             if k in expected and v.is_floating_point() != expected[k].is_floating_point()]
+    if wrong:
+        k, got, want = wrong[0]
+        more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
+        raise WeightsError(f"{path}: tensor {json.dumps(k)} is {str(got).replace('torch.', '')} where the model "
+                           f"holds {str(want).replace('torch.', '')}{more}: these are not weights of this model")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename: a reader never sees half a file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write to a temporary file in the same folder, then rename: a reader never sees half a file
+    (``zoo.safety.atomic_write``: a full disk or read-only folder is one ``OutputError``)."""
+    from zoo.safety import atomic_write
+
+    atomic_write(path, lambda f: f.write(data))
 
 
 def save_model_folder(

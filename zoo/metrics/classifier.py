@@ -130,7 +130,7 @@ def train_classifier(out: Path, epochs: int = 15, batch_size: int = 128, lr: flo
     W.atomic_write_bytes(out / W.WEIGHTS_NAME, save(state))
     W.atomic_write_bytes(out / W.CONFIG_NAME, (json.dumps(
         {"architecture": CLASSIFIER_ID, **model.config, "input_size": INPUT_SIZE}, indent=2) + "\n").encode())
-    (out / "training.json").write_text(json.dumps(info, indent=2) + "\n")
+    W.atomic_write_bytes(out / "training.json", (json.dumps(info, indent=2) + "\n").encode())
     return info
 
 

@@ -53,6 +53,10 @@ class EvalResult:
                 "extractor": self.extractor, "seconds": round(self.seconds, 1), "notes": self.notes}
 
 
+# k-nearest-neighbour metrics need more samples than k (precision/recall: k = 3; density/coverage: k = 5)
+MIN_SAMPLES = {"pr": 3 + 1, "dc": 5 + 1}
+
+
 def parse_metrics(text: str | list[str] | tuple[str, ...]) -> list[str]:
     """Comma-separated metric names, checked against those of generators and of translators."""
     from zoo.metrics.translation import METRICS as TRANSLATION_METRICS
@@ -155,6 +159,9 @@ def evaluate(
                                 " nothing is downloaded")
         if not Path(inception_weights).is_file():
             raise BadInputError(f"Inception weights file {inception_weights} does not exist")
+        from zoo.metrics.inception import read_inception_weights
+
+        inception_state = read_inception_weights(inception_weights)  # read once, safely, before any work
     dev = resolve_device(device)
     t0 = time.perf_counter()
     model = model if model is not None else zoo.load(model_id, device=dev)
@@ -169,6 +176,9 @@ def evaluate(
         result.seconds = time.perf_counter() - t0
         return result
     metrics = given or list(DEFAULT_METRICS)
+    too_few = [f"{m} needs at least {k}" for m, k in MIN_SAMPLES.items() if m in metrics and num_samples < k]
+    if too_few:
+        raise BadInputError(f"--num-samples {num_samples} is too few: {', '.join(too_few)}")
     from zoo.metrics.translation import METRICS as TRANSLATION_METRICS
 
     only_translation = [m for m in metrics if m in TRANSLATION_METRICS and m not in METRICS]
@@ -228,7 +238,7 @@ def evaluate(
         if not getattr(model, "exact_likelihood", True):
             result.notes.append("bpd is an upper bound: the model's log_prob is an ELBO (one posterior sample)")
     if "fid" in metrics:
-        result.scores["fid"] = inception_fid(model, str(inception_weights), num_samples, seed, batch_size, test_images,
+        result.scores["fid"] = inception_fid(model, inception_state, num_samples, seed, batch_size, test_images,
                                              sample_options or {}, progress=progress)
         result.notes.append("fid: Inception features, test split as reference; comparable in kind to published FIDs")
     result.seconds = time.perf_counter() - t0
@@ -248,23 +258,17 @@ class _UInt8RGB(torch.utils.data.Dataset):
         return (self.images[i] * 255).round().to(torch.uint8).expand(3, -1, -1).contiguous()
 
 
-def inception_fid(model: Any, weights: str, num_samples: int, seed: int, batch_size: int,
+def inception_fid(model: Any, weights: str | dict[str, torch.Tensor], num_samples: int, seed: int, batch_size: int,
                   test_images: torch.Tensor, sample_options: dict[str, Any], progress: bool = False) -> float:
-    """Inception FID through torch-fidelity, reading the given local weights file.
+    """Inception FID with torch-fidelity's network and statistics, from a local weights file or the state
+    dict read from one.
 
-    torch-fidelity unpickles that file; it is first opened with ``weights_only=True``,
-    which refuses anything but tensors and plain containers, so no code can run.
+    The file is read once, with ``weights_only=True`` (nothing in it can run); torch-fidelity gets the
+    loaded weights, never the path (``zoo.metrics.inception``).
     """
-    import torch_fidelity
+    from zoo.metrics.inception import fid, inception_extractor, read_inception_weights
 
-    try:
-        torch.load(weights, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise BadInputError(f"{weights} is not a plain Inception state dict; refusing to unpickle it ({err})") from None
-
+    state = weights if isinstance(weights, dict) else read_inception_weights(weights)
+    extractor = inception_extractor(state)
     fake = model.sample(num_samples, seed=seed, batch_size=batch_size, progress=progress, **sample_options)
-    out = torch_fidelity.calculate_metrics(
-        input1=_UInt8RGB(fake), input2=_UInt8RGB(test_images), fid=True, batch_size=batch_size,
-        feature_extractor_weights_path=weights, cuda=torch.cuda.is_available(), verbose=False, cache=False,
-    )
-    return float(out["frechet_inception_distance"])
+    return fid(extractor, _UInt8RGB(fake), _UInt8RGB(test_images), batch_size)
