@@ -42,7 +42,7 @@ def test_list_table_filters_and_json():
     result = run("list")
     assert result.exit_code == 0
     assert result.output.splitlines()[0].split()[:4] == ["id", "family", "capabilities", "samplers"]
-    assert "ddpm,ddim" in next(line for line in result.output.splitlines() if line.startswith("ddpm "))
+    assert "ddim,ddpm" in next(line for line in result.output.splitlines() if line.startswith("ddpm "))
     assert "dcgan-fashion" in result.output and "vae" in result.output
     gans = run("list", "*gan*").output
     assert "dcgan" in gans and "vae" not in gans

@@ -26,6 +26,8 @@ def _train(arch: str, data: str, out: str, batch_size: int, ema_decay: float = 0
 
     spec = zoo.model_spec(arch)
     sources = import_object(spec.trainer).data_sources
+    size = zoo.create(arch, **spec.test_config).image_shape[-1]  # tiny configs may work on smaller images
+    data = data + (f"@{size}" if size != 28 else "")
     train(TrainConfig(arch=arch, data=[data] * len(sources), out=out, epochs=1, batch_size=batch_size, max_steps=3,
                       model_config=spec.test_config, ema_decay=ema_decay, checkpoint_every=0), progress=False)
 

@@ -101,8 +101,16 @@ def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
 def _build(spec: ModelSpec, config: dict[str, Any]) -> Generator:
     from zoo.safety import build_model
 
-    model = build_model(import_object(spec.factory), spec.architecture, config)  # values checked first
-    model.zoo_config = {"architecture": spec.architecture, "zoo_version": __version__, **config}
+    components: dict[str, Any] = {}
+    described: dict[str, Any] = {}
+    if spec.components:  # a composite: build or load its component models first (zoo.components)
+        from zoo.components import build_components
+
+        components, described = build_components(spec, config)
+        config = {k: v for k, v in config.items() if k not in components}
+    model = build_model(import_object(spec.factory), spec.architecture, {**config, **components})  # values checked
+    model.zoo_config = {"architecture": spec.architecture, "zoo_version": __version__, **config,
+                        **({"components": described} if described else {})}
     model.zoo_spec = spec
     return model
 
@@ -143,16 +151,31 @@ def load_folder(folder: Path | str, spec: ModelSpec | None = None) -> Generator:
     architecture = config.pop("architecture")
     config.pop("zoo_version", None)
     arch_spec = _arch_spec(architecture)
+    entries = config.pop("components", None)
+    if arch_spec.components:  # a composite: its components come from subfolders or pinned ids
+        from zoo.components import load_components
+
+        config.update(load_components(folder, arch_spec, entries))
+    elif entries is not None:
+        raise WeightsError(f"{folder / W.CONFIG_NAME} names components, but '{architecture}' has none")
     model = _build(arch_spec, config)
     weights_file = folder / (spec.hub_weights_file if spec else W.WEIGHTS_NAME)
     if not weights_file.exists():
         weights_file = folder / W.WEIGHTS_NAME
     state = W.load_state_dict(weights_file)  # NaN and infinite values refused
     expected = model.state_dict()
+    if arch_spec.components:  # the components' tensors are loaded already, from their own folders
+        names = {name for name, _ in arch_spec.components}
+        expected = {k: v for k, v in expected.items() if k.split(".", 1)[0] not in names}
+        missing = sorted(set(expected) - set(state))
+        unexpected = sorted(set(state) - set(expected))
+        if missing or unexpected:
+            raise WeightsError(f"{weights_file} does not fit architecture '{architecture}': missing {missing[:3]},"
+                               f" unexpected {unexpected[:3]}")
     W.check_dtypes(state, expected, weights_file)
     state = {k: v.to(expected[k].dtype) if k in expected else v for k, v in state.items()}
     try:
-        model.load_state_dict(state, strict=True)
+        model.load_state_dict(state, strict=not arch_spec.components)
     except RuntimeError as err:
         first = str(err).strip().splitlines()
         raise WeightsError(

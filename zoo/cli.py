@@ -25,6 +25,8 @@ class ZooGroup(click.Group):
         command = super().get_command(ctx, cmd_name)
         if command is not None and getattr(command, "takes_sampling_options", False):
             _add_sampling_flags(command)
+        if command is not None and getattr(command, "takes_components", False):
+            _add_component_flags(command)
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -289,6 +291,27 @@ def _add_sampling_flags(command: click.Command) -> None:
         if option.name not in have:
             command.params.append(click.Option([option.flag, option.name], default=None,
                                                help=option.describe().split(": ", 1)[-1], metavar=option.kind.upper()))
+
+
+def _add_component_flags(command: click.Command) -> None:
+    """A ``--NAME ID`` flag for each component a composite architecture declares (``--autoencoder``)."""
+    from zoo.plugins import get_registry
+
+    have = {p.name for p in command.params}
+    for spec in sorted(get_registry().models.values(), key=lambda s: s.id):
+        for name, role in spec.components:
+            if name not in have:
+                have.add(name)
+                command.params.append(click.Option(
+                    ["--" + name.replace("_", "-"), name], default=None, metavar="ID",
+                    help=f"The {name} of a composite architecture ({role} role): a pretrained id, model folder, "
+                         "hf-hub:org/name, or an architecture id."))
+
+
+def component_command(command: click.Command) -> click.Command:
+    """Mark a command as taking the components of composite architectures as flags (``--autoencoder``)."""
+    command.takes_components = True  # type: ignore[attr-defined]
+    return command
 
 
 def sampling_command(command: click.Command) -> click.Command:
@@ -662,6 +685,7 @@ def _parse_overrides(items: tuple[str, ...], what: str) -> dict[str, Any]:
     return out
 
 
+@component_command
 @cli.command()
 @click.argument("arch")
 @click.option("--data", multiple=True, default=("fashion-mnist",), show_default=True,
@@ -681,8 +705,11 @@ def _parse_overrides(items: tuple[str, ...], what: str) -> dict[str, Any]:
 @device_option
 def train(arch: str, data: tuple[str, ...], out: str, epochs: int, batch_size: int, seed: int, ema_decay: float,
           max_steps: int, checkpoint_every: int, model_config: tuple[str, ...], step_config: tuple[str, ...],
-          mixed_precision: str, resume: bool, device: str | None) -> None:
-    """Train an architecture; exports the model folder to OUT/model."""
+          mixed_precision: str, resume: bool, device: str | None, **components: str | None) -> None:
+    """Train an architecture; exports the model folder to OUT/model.
+
+    Composite architectures take their components as flags: `zoo train ldm --autoencoder ID`.
+    """
     from zoo.interfaces import check_count
 
     check_count(epochs, "--epochs")
@@ -696,7 +723,8 @@ def train(arch: str, data: tuple[str, ...], out: str, epochs: int, batch_size: i
                       batch_size=batch_size, seed=seed,
                       ema_decay=ema_decay, max_steps=max_steps, checkpoint_every=checkpoint_every,
                       device=device, mixed_precision=mixed_precision,
-                      model_config=_parse_overrides(model_config, "--config"),
+                      model_config={**_parse_overrides(model_config, "--config"),
+                                    **{k: v for k, v in components.items() if v is not None}},
                       step_config=_parse_overrides(step_config, "--step-config"))
     export = run_training(cfg, resume=resume, command=_command_line(click.get_current_context()))
     click.echo(f"exported {export}")

@@ -314,3 +314,41 @@ def step_noise(like: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 def model_output(network: DiffusionNetwork, x_t: torch.Tensor, t: int) -> torch.Tensor:
     """The network's prediction for a batch ``x_t`` at one timestep ``t``."""
     return network(x_t, torch.full((x_t.shape[0],), t, dtype=torch.long, device=x_t.device))
+
+
+# ------------------------------------------------------------------ training (Hang et al. 2023, "Efficient Diffusion
+# Training via Min-SNR Weighting Strategy", arXiv:2303.09556)
+
+
+def min_snr_weights(snr: torch.Tensor, gamma: float, prediction_type: str) -> torch.Tensor:
+    """Per-sample loss weights ``(B,)`` for the SNR of each timestep.
+
+    Hang et al. weight the x_0-space loss by min(SNR, γ) (§3.4). An ε loss equals SNR times the
+    x_0 loss and a v loss equals SNR + 1 times it, so the weights become min(SNR, γ) / SNR
+    and min(SNR, γ) / (SNR + 1). ``gamma <= 0`` turns the weighting off (all ones).
+    """
+    if gamma <= 0:
+        return torch.ones_like(snr)
+    clipped = snr.clamp(max=gamma)
+    return clipped / (snr + 1) if prediction_type == "v_prediction" else clipped / snr.clamp(min=1e-8)
+
+
+def denoising_loss(network: torch.nn.Module, schedule: NoiseSchedule, x0: torch.Tensor, gamma: float,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    """The min-SNR-weighted regression loss of a diffusion network on clean samples ``x0`` in the
+    network's own space (pixels in [-1, 1], or scaled latents); a scalar.
+
+    Algorithm 1 of Ho et al. 2020: t ~ U{0..T-1}, ε ~ N(0, I), x_t = √ᾱ_t x_0 + √(1-ᾱ_t) ε (eq. 4),
+    then ||target - network(x_t, t)||² with target ε or v, weighted by ``min_snr_weights``.
+    """
+    B = x0.shape[0]
+    if generator is None:
+        t = torch.randint(0, schedule.num_train_timesteps, (B,), device=x0.device)
+        noise = torch.randn_like(x0)
+    else:
+        t = torch.randint(0, schedule.num_train_timesteps, (B,), generator=generator).to(x0.device)
+        noise = torch.randn(x0.shape, generator=generator).to(x0)
+    x_t = schedule.add_noise(x0, noise, t)
+    target = schedule.target(x0, noise, t)
+    mse = (network(x_t, t).float() - target.float()).pow(2).mean(dim=(1, 2, 3))  # (B,)
+    return (min_snr_weights(schedule.snr(t), gamma, schedule.prediction_type) * mse).mean()

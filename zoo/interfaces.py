@@ -351,6 +351,11 @@ class SampledGenerator(Generator):
     family: str = ""
     takes_steps: bool = True  # False where the number of steps is fixed (a PixelCNN's one per pixel)
 
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """The shape of one sample in the space the sampler works in (``image_shape``, or a latent's)."""
+        return tuple(self.image_shape)
+
     def sampler_spec(self, name: str) -> Any:
         """The registered ``SamplerSpec`` of ``name``, which must drive this model's family."""
         from zoo.plugins import get_registry
@@ -452,7 +457,7 @@ class SampledGenerator(Generator):
         if labels is not None:
             options["labels"] = labels
         procedure = import_object(self.sampler_spec(name).factory)()
-        return self.to_images(procedure.sample(self, (n, *self.image_shape), generator, **options))
+        return self.to_images(procedure.sample(self, (n, *self.sample_shape), generator, **options))
 
 
 class Encoder(Model, ABC):

@@ -60,6 +60,9 @@ class ModelSpec:
             family runs it too (``zoo info`` lists them all).
         options: Sampling options the model itself takes (``truncation``), as ``zoo.options.Option``;
             sampler-driven models also take ``sampler``, ``steps`` and their sampler's options.
+        components: For a composite architecture, its components as ``(name, role)`` pairs
+            (``("autoencoder", "encoder")``): models of any plugin that the factory receives by
+            those names (see ``zoo.components``).
         description: One line for ``zoo info``.
         test_config: A tiny config (overriding ``config``) for the shared contract tests,
             which build and check every registered architecture in seconds.
@@ -89,6 +92,7 @@ class ModelSpec:
     loader: str = ""
     samplers: tuple[str, ...] = ()
     options: tuple[Option, ...] = ()
+    components: tuple[tuple[str, str], ...] = ()
     description: str = ""
     test_config: dict[str, Any] = field(default_factory=dict)
     plugin: str = ""
@@ -102,6 +106,9 @@ class ModelSpec:
             problems.append(f"unknown capabilities {sorted(unknown)}")
         if not set(self.capabilities) & set(ROLES):
             problems.append(f"capabilities name no role (one of {', '.join(ROLES)})")
+        bad_roles = [r for _, r in self.components if r not in ROLES]
+        if bad_roles:
+            problems.append(f"component roles {bad_roles} are not among {', '.join(ROLES)}")
         if ":" not in self.factory:
             problems.append(f"factory '{self.factory}' is not 'module:callable'")
         if self.loader and ":" not in self.loader:

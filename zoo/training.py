@@ -88,6 +88,13 @@ class TrainingStep(ABC):
             Scalars to log (losses).
         """
 
+    def prepare_data(self, data: dict[str, Any], run_folder: Path) -> dict[str, Any]:
+        """Called once before training, on every process, with each data source's ``zoo.data.Data``:
+        return what ``step`` should see instead (the latents of a frozen autoencoder, say). Work worth
+        keeping goes under ``run_folder`` (written atomically: several processes may write it).
+        ``on_train_end`` and ``evaluate`` still get the images."""
+        return data
+
     def on_train_end(self, model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> None:
         """Called once with the final (EMA) model and the training data, before export;
         for statistics a model needs at sampling time (a fitted latent prior, say)."""
@@ -500,11 +507,13 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str = "", progress
         torch.manual_seed(cfg.seed + 100_003 * rank)
     step_fn: TrainingStep = step_cls(model, **cfg.step_config)
     opts = step_fn.configure_optimizers()
-    if len(data) == 1:
-        (only,) = data.values()
+    out.mkdir(parents=True, exist_ok=True)
+    step_data = step_fn.prepare_data(data, out)  # what the step trains on (latents, say); by default the data
+    if len(step_data) == 1:
+        (only,) = step_data.values()
         dataset: torch.utils.data.Dataset = torch.utils.data.TensorDataset(only.images, only.labels)
     else:
-        dataset = UnpairedDataset({k: (d.images, d.labels) for k, d in data.items()}, cfg.seed)
+        dataset = UnpairedDataset({k: (d.images, d.labels) for k, d in step_data.items()}, cfg.seed)
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=cfg.batch_size, shuffle=True, drop_last=True, num_workers=cfg.num_workers,
         generator=torch.Generator().manual_seed(cfg.seed),

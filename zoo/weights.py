@@ -343,14 +343,21 @@ def save_model_folder(
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    config = dict(model.zoo_config)
+    components = tuple(name for name, _ in getattr(getattr(model, "zoo_spec", None), "components", ()))
+    if components:  # a composite: each component in its own subfolder (or pinned by id), see zoo.components
+        from zoo.components import save_components
+
+        config["components"] = save_components(model, folder, half=half)
     state = {}
     for key, tensor in model.state_dict().items():
+        if key.split(".", 1)[0] in components:
+            continue
         tensor = tensor.detach().cpu().contiguous()
         if half and tensor.is_floating_point():
             tensor = tensor.to(torch.float16)
         state[key] = tensor
     atomic_write_bytes(folder / WEIGHTS_NAME, save(state, metadata={"format": "pt"}))
-    config = dict(model.zoo_config)
     atomic_write_bytes(folder / CONFIG_NAME, (json.dumps(config, indent=2) + "\n").encode())
     if card is not None:
         atomic_write_bytes(folder / CARD_NAME, card.encode())

@@ -7,42 +7,14 @@ from __future__ import annotations
 
 import torch
 
-from zoo.diffusion import NoiseSchedule
+from zoo.diffusion import NoiseSchedule, denoising_loss, min_snr_weights  # noqa: F401
 from zoo.training import TrainingStep
-
-
-def min_snr_weights(snr: torch.Tensor, gamma: float, prediction_type: str) -> torch.Tensor:
-    """Per-sample loss weights ``(B,)`` for the SNR of each timestep.
-
-    Hang et al. weight the x_0-space loss by min(SNR, γ) (§3.4). An ε loss equals SNR times the
-    x_0 loss and a v loss equals SNR + 1 times it, so the weights become min(SNR, γ) / SNR
-    and min(SNR, γ) / (SNR + 1). ``gamma <= 0`` turns the weighting off (all ones).
-    """
-    if gamma <= 0:
-        return torch.ones_like(snr)
-    clipped = snr.clamp(max=gamma)
-    return clipped / (snr + 1) if prediction_type == "v_prediction" else clipped / snr.clamp(min=1e-8)
 
 
 def diffusion_loss(model: torch.nn.Module, schedule: NoiseSchedule, images: torch.Tensor, gamma: float,
                    generator: torch.Generator | None = None) -> torch.Tensor:
-    """The weighted regression loss on a batch of images in [0, 1]; a scalar.
-
-    Algorithm 1 of Ho et al.: t ~ U{0..T-1}, ε ~ N(0, I), x_t = √ᾱ_t x_0 + √(1-ᾱ_t) ε (eq. 4),
-    then ||target - network(x_t, t)||² with target ε or v.
-    """
-    x0 = images * 2 - 1  # the network works in [-1, 1]
-    B = x0.shape[0]
-    if generator is None:
-        t = torch.randint(0, schedule.num_train_timesteps, (B,), device=x0.device)
-        noise = torch.randn_like(x0)
-    else:
-        t = torch.randint(0, schedule.num_train_timesteps, (B,), generator=generator).to(x0.device)
-        noise = torch.randn(x0.shape, generator=generator).to(x0)
-    x_t = schedule.add_noise(x0, noise, t)
-    target = schedule.target(x0, noise, t)
-    mse = (model(x_t, t).float() - target.float()).pow(2).mean(dim=(1, 2, 3))  # (B,)
-    return (min_snr_weights(schedule.snr(t), gamma, schedule.prediction_type) * mse).mean()
+    """The weighted regression loss on a batch of images in [0, 1] (the network works in [-1, 1])."""
+    return denoising_loss(model, schedule, images * 2 - 1, gamma, generator)
 
 
 class DDPMTrainingStep(TrainingStep):
