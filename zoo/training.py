@@ -24,6 +24,7 @@ import shutil
 import sys
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,7 @@ class TrainingStep(ABC):
         """Optimizers by name (checkpointed under these names)."""
 
     @abstractmethod
-    def step(self, images: Any, labels: Any, step: int, accelerator: Any) -> dict[str, float]:
+    def step(self, images: Any, labels: Any, step: int, accelerator: Any) -> Mapping[str, float | torch.Tensor]:
         """One update on a batch: images ``(B, C, H, W)`` in ``[0, 1]``, labels ``(B,)`` (dicts of
         them by source name for a step with several ``data_sources``).
 
@@ -85,7 +86,12 @@ class TrainingStep(ABC):
         across processes. ``step`` counts from 0 over the whole run.
 
         Returns:
-            Scalars to log (losses).
+            Scalars to log (losses), as Python floats or as detached 0-dim tensors
+            (``loss.detach()``). Prefer tensors: ``loss.item()`` waits for the device on every
+            step, while the loop reads tensors only when it logs (every ``LOG_EVERY`` steps),
+            refreshes the progress bar or checks for divergence. A non-finite value stops the
+            run either way ("training diverged at step N"), at most ``LOG_EVERY`` steps later
+            for a tensor.
         """
 
     def on_train_end(self, model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> None:
@@ -300,6 +306,73 @@ def broadcast_from_main(tensors: list[torch.Tensor]) -> None:
         dist.broadcast(t.data, src=0)
 
 
+LOG_EVERY = 50  # steps between lines of log.jsonl, and between divergence checks of tensor losses
+STATUS_EVERY_S = 60.0  # seconds between status lines when there is no progress bar (output not a terminal)
+
+
+class _Metrics:
+    """The scalars the steps return, read lazily: tensors stay where the step left them until the
+    loop needs numbers (a log line, the progress bar, a divergence check), so no step waits for the
+    device. Every value is checked for finiteness, floats at once, tensors in one batch per check."""
+
+    def __init__(self) -> None:
+        self.latest: Mapping[str, float | torch.Tensor] = {}
+        self._pending: list[tuple[int, Mapping[str, float | torch.Tensor]]] = []  # (step, values) with tensors
+        self._bad: tuple[int, Mapping[str, float | torch.Tensor]] | None = None
+
+    def add(self, step: int, values: Mapping[str, float | torch.Tensor]) -> None:
+        self.latest = values
+        if any(isinstance(v, torch.Tensor) for v in values.values()):
+            self._pending.append((step, values))
+        elif self._bad is None and not all(math.isfinite(v) for v in values.values()):  # type: ignore[arg-type]
+            self._bad = (step, values)
+
+    def diverged(self) -> tuple[int, dict[str, float]] | None:
+        """The first step that returned a non-finite value, with its values, or None (reads the
+        tensors returned since the last call: one wait for the device)."""
+        if self._pending and self._bad is None:
+            tensors = [v.detach().float().reshape(()) for _, values in self._pending
+                       for v in values.values() if isinstance(v, torch.Tensor)]
+            if not bool(torch.isfinite(torch.stack(tensors)).all()):
+                self._bad = next((step, values) for step, values in self._pending
+                                 if not all(math.isfinite(float(v)) for v in values.values()))
+        self._pending.clear()
+        return None if self._bad is None else (self._bad[0], _floats(self._bad[1]))
+
+    def floats(self) -> dict[str, float]:
+        return _floats(self.latest)
+
+
+def _floats(values: Mapping[str, float | torch.Tensor]) -> dict[str, float]:
+    return {k: float(v) for k, v in values.items()}
+
+
+def _epochs_done(steps: int, steps_per_epoch: int) -> float | int:
+    """Passes over the data: a whole number after whole epochs, else rounded to 1/100 (a --max-steps run)."""
+    epochs = steps / max(steps_per_epoch, 1)
+    return int(epochs) if epochs == int(epochs) else round(epochs, 2)
+
+
+class _Rate:
+    """Images per second and the time left, from the steps of this invocation (a resumed run's
+    earlier steps ran at another time, maybe on another machine)."""
+
+    def __init__(self, step: int, total_steps: int, images_per_step: int) -> None:
+        self.start_step, self.total_steps, self.images_per_step = step, total_steps, images_per_step
+        self.t0 = time.perf_counter()
+
+    def images_per_s(self, step: int) -> float:
+        return (step - self.start_step) * self.images_per_step / max(time.perf_counter() - self.t0, 1e-9)
+
+    def eta(self, step: int) -> str:
+        from tqdm import tqdm
+
+        if step <= self.start_step:
+            return "?"
+        left = (self.total_steps - step) * (time.perf_counter() - self.t0) / (step - self.start_step)
+        return tqdm.format_interval(left)
+
+
 def train(cfg: TrainConfig, *, resume: bool = False, command: str = "", progress: bool | None = None) -> Path:
     """Train ``cfg.arch`` on ``cfg.data``; return the exported model folder (``<out>/model``).
 
@@ -409,19 +482,30 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str = "", progress
         save_grid(images, path, nrow=nrow, force=True)
 
     done = False
-    metrics: dict[str, float] = {}
+    losses = _Metrics()
     start_epoch = state["epoch"]
     skip = state["step"] - start_epoch * steps_per_epoch  # batches already done in this epoch
+    # one bar for the whole run: tqdm's rate and remaining time are the run's; the postfix adds img/s
+    bar = tqdm(total=step_fn.total_steps, initial=state["step"], unit="step", dynamic_ncols=True,
+               disable=(None if main else True) if progress is None else not (progress and main), leave=False)
+    rate = _Rate(state["step"], step_fn.total_steps, cfg.batch_size * world)
+    shown = time.perf_counter()  # when the bar's postfix or a status line last showed numbers
+
+    def check_divergence() -> None:
+        bad = losses.diverged()
+        if bad is not None:
+            save()
+            raise BadInputError(f"training diverged at step {bad[0]}: {bad[1]}")
+
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.perf_counter()
-        bar = tqdm(total=steps_per_epoch, initial=max(skip, 0), desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                   disable=(None if main else True) if progress is None else not (progress and main), leave=False)
+        bar.set_description(f"epoch {epoch + 1}/{cfg.epochs}", refresh=False)
         bare.train()
         for i, (x, y) in enumerate(loader):
             if i < skip:
                 continue
             with accelerator.autocast():
-                metrics = step_fn.step(x, y, state["step"], synced)
+                values = step_fn.step(x, y, state["step"], synced)
             if world > 1 and buffers:
                 broadcast_from_main(buffers)
             if ema is not None:
@@ -429,36 +513,48 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str = "", progress
             state["step"] += 1
             batch = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
             state["images_seen"] += batch * world
-            if any(not math.isfinite(v) for v in metrics.values()):
-                save()
-                raise BadInputError(f"training diverged at step {state['step']}: {metrics}")
+            losses.add(state["step"], values)
             bar.update(1)
-            bar.set_postfix({k: f"{v:.3f}" for k, v in metrics.items()})
-            if state["step"] % 50 == 0 and log is not None:
-                log.write(json.dumps({"epoch": epoch, "step": state["step"], **metrics}) + "\n")
-                log.flush()
+            if main and time.perf_counter() - shown >= (1.0 if not bar.disable else STATUS_EVERY_S):
+                shown = time.perf_counter()  # numbers at most once a second: reading tensors waits for the device
+                numbers = {k: f"{v:.3f}" for k, v in losses.floats().items()}
+                if not bar.disable:
+                    bar.set_postfix({**numbers, "img/s": f"{rate.images_per_s(state['step']):.0f}"}, refresh=False)
+                else:
+                    print(f"step {state['step']}/{step_fn.total_steps} (epoch {epoch + 1}/{cfg.epochs}) "
+                          f"{', '.join(f'{k} {v}' for k, v in numbers.items())}, "
+                          f"{rate.images_per_s(state['step']):.0f} img/s, ETA {rate.eta(state['step'])}",
+                          file=sys.stderr, flush=True)
+            if state["step"] % LOG_EVERY == 0:  # every process checks here, so all stop together
+                check_divergence()
+                if log is not None:
+                    log.write(json.dumps({"epoch": epoch, "step": state["step"], **losses.floats()}) + "\n")
+                    log.flush()
             if cfg.checkpoint_every and state["step"] % cfg.checkpoint_every == 0:
+                check_divergence()
                 state["wall_time_s"] += time.perf_counter() - t0
                 t0 = time.perf_counter()
                 save()
             if cfg.max_steps and state["step"] >= cfg.max_steps:
                 done = True
                 break
-        bar.close()
         skip = 0
+        check_divergence()
         state["wall_time_s"] += time.perf_counter() - t0
         if not done:
             state["epoch"] = epoch + 1
         save()
         if main:
-            rate = state["images_seen"] / max(state["wall_time_s"], 1e-9)
-            print(f"epoch {epoch + 1}/{cfg.epochs} step {state['step']} "
-                  f"{', '.join(f'{k} {v:.4f}' for k, v in metrics.items())} "
-                  f"({state['wall_time_s']:.0f} s, {rate:.0f} img/s)", file=sys.stderr, flush=True)
+            total_rate = state["images_seen"] / max(state["wall_time_s"], 1e-9)
+            eta = "" if done or epoch + 1 == cfg.epochs else f", ETA {rate.eta(state['step'])}"
+            tqdm.write(f"epoch {epoch + 1}/{cfg.epochs} step {state['step']} "
+                       f"{', '.join(f'{k} {v:.4f}' for k, v in losses.floats().items())} "
+                       f"({state['wall_time_s']:.0f} s, {total_rate:.0f} img/s{eta})", file=sys.stderr)
             if (epoch + 1) % cfg.sample_every == 0 or done or epoch + 1 == cfg.epochs:
                 write_preview(ema_model(), out / "samples" / f"epoch_{epoch + 1:03d}.png")
         if done:
             break
+    bar.close()
 
     divergence = divergence_from_main(list(bare.state_dict().values())) if world > 1 else 0.0
     if divergence > 0 and main:  # a step changed weights outside accelerator.backward and its optimizers
@@ -480,7 +576,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str = "", progress
             metrics = step_fn.evaluate(final, *(_unwrap_single(test_images, test_labels) if single
                                                 else (test_images, test_labels)))
         run_info = {
-            "commands": run_config["commands"], "epochs": state["epoch"], "steps": state["step"],
+            "commands": run_config["commands"], "epochs": _epochs_done(state["step"], steps_per_epoch),
+            "steps": state["step"],
             "batch_size": cfg.batch_size, "processes": world, "images_seen": state["images_seen"],
             "max_weight_difference_across_processes": divergence,
             "wall_time_s": round(state["wall_time_s"], 1),
