@@ -106,7 +106,12 @@ class TrainingStep(ABC):
 
 class EMA:
     """Exponential moving average of floating-point weights (Polyak averaging), with a
-    warm-up so early averages are not dominated by the random initialisation."""
+    warm-up so early averages are not dominated by the random initialisation.
+
+    ``shadow`` maps state-dict names to the averaged tensors (what checkpoints store). Each
+    ``update`` lerps the parameters towards the model's in one ``torch._foreach_lerp_`` call
+    and copies the floating-point buffers (batch-norm statistics are already running averages).
+    """
 
     def __init__(self, model: nn.Module, decay: float, prefix: str | tuple[str, ...] = "") -> None:
         self.decay = decay
@@ -114,13 +119,42 @@ class EMA:
                        if k.startswith(prefix) and v.is_floating_point()}
         self.num_updates = 0
 
+    @property
+    def shadow(self) -> dict[str, torch.Tensor]:
+        return self._shadow
+
+    @shadow.setter
+    def shadow(self, tensors: dict[str, torch.Tensor]) -> None:
+        self._shadow = tensors
+        self._pairs: tuple[int, list[torch.Tensor], list[torch.Tensor], list[torch.Tensor],
+                           list[torch.Tensor]] | None = None  # rebuilt for the next update
+
+    def _match(self, model: nn.Module) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor],
+                                                 list[torch.Tensor]]:
+        """(shadow parameters, model parameters, shadow buffers, model buffers), in matching order;
+        cached per model (the loop keeps one model, whose tensors are updated in place)."""
+        if self._pairs is None or self._pairs[0] != id(model):
+            params = {k: p.detach() for k, p in model.named_parameters() if k in self._shadow}
+            buffers = {k: b.detach() for k, b in model.named_buffers() if k in self._shadow}
+            missing = self._shadow.keys() - params.keys() - buffers.keys()
+            if missing:
+                raise KeyError(f"EMA tensors missing from the model: {sorted(missing)[:5]}")
+            for k, v in {**params, **buffers}.items():  # a shadow read from a checkpoint may sit on the CPU
+                if self._shadow[k].device != v.device or self._shadow[k].dtype != v.dtype:
+                    self._shadow[k] = self._shadow[k].to(v.device, v.dtype)
+            self._pairs = (id(model), [self._shadow[k] for k in params], list(params.values()),
+                           [self._shadow[k] for k in buffers], list(buffers.values()))
+        return self._pairs[1:]
+
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
         self.num_updates += 1
         decay = min(self.decay, (1 + self.num_updates) / (10 + self.num_updates))
-        state = model.state_dict()
-        for k, v in self.shadow.items():
-            v.lerp_(state[k].detach(), 1 - decay)
+        shadow_params, params, shadow_buffers, buffers = self._match(model)
+        if shadow_params:
+            torch._foreach_lerp_(shadow_params, params, 1 - decay)
+        if shadow_buffers:
+            torch._foreach_copy_(shadow_buffers, buffers)
 
     def copy_to(self, model: nn.Module) -> None:
         model.load_state_dict(self.shadow, strict=False)
