@@ -180,6 +180,7 @@ class GANTrainingStep(TrainingStep):
     """
 
     ema_prefix = "G."
+    channels_last = True  # faster convolutions on the CPU (zoo.training.to_channels_last)
 
     def __init__(self, model: GAN, loss: str = "logistic", lr: float = 2e-4, lr_d: float | None = None,
                  beta1: float = 0.5, beta2: float = 0.999, n_critic: int = 1, gp_weight: float = 0.0,
