@@ -4,6 +4,7 @@ options and channels-last weights."""
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -11,7 +12,7 @@ import torch
 from torch import nn
 
 from zoo.errors import BadInputError
-from zoo.training import EMA, TrainConfig, fused_optimizer_options, to_channels_last, train
+from zoo.training import EMA, TrainConfig, align_optimizer_state, fused_optimizer_options, to_channels_last, train
 
 from .conftest import tiny
 
@@ -67,6 +68,28 @@ def test_fused_options_and_channels_last_on_the_cpu():
     conv = next(m for m in model.modules() if isinstance(m, nn.Conv2d))
     assert conv.weight.is_contiguous(memory_format=torch.channels_last) and not conv.weight.is_contiguous()
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # the same values
+
+
+def test_optimizer_state_from_a_checkpoint_takes_the_parameters_layout():
+    """A checkpoint's Adam moments in another layout than the weights (saved before the weights were
+    channels-last, say): fused Adam would pair the wrong elements unless the loop aligns them."""
+    torch.manual_seed(0)
+    weight = torch.randn(8, 4, 3, 3)
+    grads = [torch.randn(8, 4, 3, 3) for _ in range(2)]
+    saved = nn.Parameter(weight.clone())  # contiguous, as an older run saved it
+    opt = torch.optim.Adam([saved], lr=0.1, fused=True)
+    saved.grad = grads[0]
+    opt.step()
+    checkpoint = copy.deepcopy(opt.state_dict())  # as torch.save and torch.load give it back
+    resumed = nn.Parameter(saved.detach().clone().contiguous(memory_format=torch.channels_last))
+    opt_resumed = torch.optim.Adam([resumed], lr=0.1, fused=True)
+    opt_resumed.load_state_dict(checkpoint)
+    align_optimizer_state([opt_resumed])
+    assert opt_resumed.state[resumed]["exp_avg"].is_contiguous(memory_format=torch.channels_last)
+    saved.grad, resumed.grad = grads[1], grads[1].contiguous(memory_format=torch.channels_last)
+    opt.step()
+    opt_resumed.step()
+    torch.testing.assert_close(resumed.detach(), saved.detach())
 
 
 def vae_run(tiny_fashion, tmp_path, **options) -> TrainConfig:

@@ -136,6 +136,22 @@ def fused_optimizer_options(params: Iterable[torch.Tensor]) -> dict[str, Any]:
     return {}
 
 
+def align_optimizer_state(optimizers: Iterable[torch.optim.Optimizer]) -> None:
+    """Give every per-parameter state tensor (Adam's moments) its parameter's memory layout.
+
+    Optimizer states come back from a checkpoint in the layout they were saved in, which need not
+    be the parameter's now (a checkpoint written before the weights were channels-last, or on the
+    CPU and resumed on a GPU); torch's fused Adam reads the two as flat memory and would pair the
+    wrong elements. Called by the loop after it reads a checkpoint."""
+    for opt in optimizers:
+        for group in opt.param_groups:
+            for p in group["params"]:
+                state = opt.state.get(p, {})
+                for key, value in state.items():
+                    if isinstance(value, torch.Tensor) and value.shape == p.shape and value.stride() != p.stride():
+                        state[key] = torch.empty_like(p, dtype=value.dtype).copy_(value)
+
+
 class EMA:
     """Exponential moving average of floating-point weights (Polyak averaging), with a
     warm-up so early averages are not dominated by the random initialisation.
@@ -516,6 +532,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str = "", progress
     state: dict[str, Any] = {"epoch": 0, "step": 0, "wall_time_s": 0.0, "images_seen": 0}
     if resume:
         state = _read_checkpoint(ckpt, bare, ema, step_fn.optimizers)
+        align_optimizer_state(step_fn.optimizers.values())  # fused Adam needs the parameters' layout
         run_config = json.loads((out / "train_config.json").read_text())
     else:
         run_config = {**asdict(cfg), "commands": []}
