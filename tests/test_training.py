@@ -134,3 +134,16 @@ def test_a_non_finite_tensor_loss_stops_the_run_at_the_next_check(tiny_fashion, 
     with pytest.raises(BadInputError, match=r"training diverged at step 2: \{'loss': nan"):
         train(vae_run(tiny_fashion, tmp_path, epochs=2), progress=False)
     assert (tmp_path / "run" / "checkpoint" / "state.json").is_file()  # saved for a look, as before
+
+
+def test_divergence_names_the_first_bad_step_of_floats_and_tensors():
+    from zoo.training import _Metrics
+
+    metrics = _Metrics()
+    metrics.add(1, {"loss": torch.tensor(1.0), "lr": 0.1})
+    metrics.add(2, {"loss": torch.tensor(float("inf")), "lr": 0.1})
+    metrics.add(3, {"loss": torch.tensor(1.0), "lr": float("nan")})  # a float: seen at once, but later
+    assert metrics.diverged() == (2, {"loss": float("inf"), "lr": 0.1})
+    clean = _Metrics()
+    clean.add(1, {"loss": torch.tensor(1.0), "lr": 0.1})
+    assert clean.diverged() is None and clean.floats() == {"loss": 1.0, "lr": 0.1}

@@ -405,21 +405,27 @@ class _Metrics:
 
     def add(self, step: int, values: Mapping[str, float | torch.Tensor]) -> None:
         self.latest = values
-        if any(isinstance(v, torch.Tensor) for v in values.values()):
-            self._pending.append((step, values))
-        elif self._bad is None and not all(math.isfinite(v) for v in values.values()):  # type: ignore[arg-type]
+        floats = [v for v in values.values() if not isinstance(v, torch.Tensor)]
+        if self._bad is None and not all(math.isfinite(v) for v in floats):
             self._bad = (step, values)
+        if len(floats) < len(values):
+            self._pending.append((step, values))
 
     def diverged(self) -> tuple[int, dict[str, float]] | None:
         """The first step that returned a non-finite value, with its values, or None (reads the
         tensors returned since the last call: one wait for the device)."""
-        if self._pending and self._bad is None:
-            tensors = [v.detach().float().reshape(()) for _, values in self._pending
-                       for v in values.values() if isinstance(v, torch.Tensor)]
-            if not bool(torch.isfinite(torch.stack(tensors)).all()):
-                self._bad = next((step, values) for step, values in self._pending
-                                 if not all(math.isfinite(float(v)) for v in values.values()))
-        self._pending.clear()
+        if self._pending:
+            by_device: dict[torch.device, list[torch.Tensor]] = {}
+            for _, values in self._pending:
+                for v in values.values():
+                    if isinstance(v, torch.Tensor):
+                        by_device.setdefault(v.device, []).append(v.detach().float().reshape(()))
+            if not all(bool(torch.isfinite(torch.stack(ts)).all()) for ts in by_device.values()):
+                first = next((step, values) for step, values in self._pending
+                             if not all(math.isfinite(float(v)) for v in values.values()))
+                if self._bad is None or first[0] < self._bad[0]:
+                    self._bad = first
+            self._pending.clear()
         return None if self._bad is None else (self._bad[0], _floats(self._bad[1]))
 
     def floats(self) -> dict[str, float]:
