@@ -11,14 +11,9 @@ from zoo.interfaces import Encoder, Generator, Likelihood, Model, Translator, ca
 from zoo.registry import ROLES
 from zoo.weights import save_model_folder
 
-from .conftest import architecture_ids
+from .conftest import architecture_ids, tiny
 
 ARCHS = architecture_ids()
-
-
-def tiny(arch: str) -> Model:
-    torch.manual_seed(0)
-    return zoo.create(arch, **zoo.model_spec(arch).test_config)
 
 
 def with_role(role: str) -> list[str]:
@@ -132,7 +127,8 @@ def test_safetensors_round_trip(arch, tmp_path):
     assert torch.equal(outputs(model.eval()), outputs(loaded))
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", [pytest.param(a, marks=pytest.mark.slow) if a == "ddpm" else a
+                                  for a in ARCHS])  # ddpm: its export samples and scores with its UNet
 def test_a_few_training_steps_run_and_export(arch, tiny_fashion, tmp_path):
     from zoo.registry import import_object
     from zoo.training import TrainConfig, train
