@@ -88,7 +88,7 @@ def test_translate_from_the_models_own_data(translator, tmp_path):
     assert a.exit_code == 0 and b.exit_code == 0, a.output
     assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
     one_line_error(run("translate", str(translator), "--from-data", "test", "-n", "500", "-o", str(tmp_path / "c.png")),
-                   "has 32 images, fewer than -n 500")
+                   "has 32 test images, fewer than the 500 asked for")
 
 
 @pytest.mark.parametrize("args, fragments", [
@@ -208,3 +208,36 @@ def test_eval_scores_both_directions_against_their_baselines(translator, tmp_pat
         assert f"{direction}.class_kept" in scores["source_only"] and f"{direction}.fd" in scores["floor"]
     table = run("eval", str(translator), "--num-samples", "8", "--metrics", "target,cycle").output
     assert "source only" in table and "target rate" in table and "fd (to target)" not in table
+
+
+@pytest.mark.slow
+def test_release_of_a_translator_draws_both_directions_and_measures_them(translator, tmp_path, monkeypatch,
+                                                                          register_plugin):
+    from zoo.cards import release, translation_measurements
+    from zoo.registry import ModelSpec
+
+    monkeypatch.setenv("ZOO_CACHE", str(tmp_path / "cache"))
+    (translator / "training.json").write_text(json.dumps({"commands": ["zoo train cyclegan --data x --data y"],
+                                                          "epochs": 1, "steps": 2, "batch_size": 4}))
+    dest = tmp_path / "tiny-cg"
+
+    @hookimpl
+    def register_models(register):
+        register(ModelSpec(id="tiny-cg", arch="cyclegan", factory="zoo_plugins.cyclegan.model:CycleGAN",
+                           family="gan", capabilities=("translation",), weights="bundled", path=str(dest)))
+
+    register_plugin(types.SimpleNamespace(register_models=register_models), "tiny-cg-plugin")
+    release(translator, "tiny-cg", dest)
+    rows = translation_measurements("tiny-cg", 8)
+    release(translator, "tiny-cg", dest, measurements=rows)
+    card = (dest / "README.md").read_text()
+    assert not (dest / "samples.png").exists()
+    for direction in ("a2b", "b2a"):
+        assert (dest / f"{direction}.png").read_bytes()[:4] == b"\x89PNG"
+        command = f"zoo translate tiny-cg --from-data test -n 32 --seed 0 --direction {direction} -o {direction}.png"
+        assert command in card
+        for label in ("FD to target", "target rate", "cycle L1"):
+            assert f"| {direction} {label} (8 test images) |" in card
+        assert f"| {direction} target rate (8 test images), source only |" in card
+    assert "`zoo eval tiny-cg --num-samples 8 --seed 0`" in card and "model.translate(x" in card
+    assert "zoo sample" not in card

@@ -65,15 +65,11 @@ def render_card(
         f"- Architecture: `{spec.architecture}` ({spec.paper})",
         f"- Images: {c}×{h}×{w}, values in [0, 1]",
         f"- Capabilities: {', '.join(spec.capabilities)}",
-        "", "## Use", "", "```python", "import zoo", "",
-        f'model = zoo.load("{spec.id}")',
-        f"images = model.sample(16, seed=0)  # (16, {c}, {h}, {w}) float tensor in [0, 1]",
-        "```", "", "```bash", f"zoo sample {spec.id} -n 64 --seed 0 -o samples.png", "```", "",
-        "## Samples", "",
-        f"![64 samples, seed 0](samples.png)  \n`zoo sample {spec.id} -n 64 --seed 0 -o samples.png`", "",
+        "", "## Use", "",
+        *(_translator_use(spec) if "translation" in spec.capabilities else _generator_use(spec)),
         "## Training", "",
         *(f"- Command: `{c}`" for c in training.get("commands", [training.get("command", "")])),
-        f"- Data: {spec.dataset} train split, {training.get('images_seen', 0):,} images seen "
+        f"- Data: {spec.dataset.replace(',', ' ↔ ')} train split, {training.get('images_seen', 0):,} images seen "
         f"({training.get('epochs')} epochs, {training.get('steps')} steps of batch {training.get('batch_size')})",
         f"- Hardware: {training.get('hardware', '')}; torch {training.get('torch', '')}",
         f"- Wall time: {training.get('wall_time_s', 0) / 60:.1f} min, "
@@ -97,6 +93,73 @@ def render_card(
     if reference:
         lines += ["## Reference", "", reference.strip(), ""]
     return front + "\n".join(lines)
+
+
+def _generator_use(spec: ModelSpec) -> list[str]:
+    c, h, w = spec.image_shape
+    return ["```python", "import zoo", "",
+            f'model = zoo.load("{spec.id}")',
+            f"images = model.sample(16, seed=0)  # (16, {c}, {h}, {w}) float tensor in [0, 1]",
+            "```", "", "```bash", f"zoo sample {spec.id} -n 64 --seed 0 -o samples.png", "```", "",
+            "## Samples", "",
+            f"![64 samples, seed 0](samples.png)  \n`zoo sample {spec.id} -n 64 --seed 0 -o samples.png`", ""]
+
+
+TRANSLATION_GRIDS = {"a2b": "a2b.png", "b2a": "b2a.png"}  # test images on odd rows, translations below
+
+
+def _translation_command(model_id: str, direction: str) -> str:
+    return (f"zoo translate {model_id} --from-data test -n 32 --seed 0 --direction {direction}"
+            f" -o {TRANSLATION_GRIDS[direction]}")
+
+
+def _translator_use(spec: ModelSpec) -> list[str]:
+    c, h, w = spec.image_shape
+    lines = ["```python", "import zoo", "",
+             f'model = zoo.load("{spec.id}")',
+             f"x = model.draw_images('a2b', 16, seed=0)  # 16 test images of domain A, (16, {c}, {h}, {w}) in [0, 1]",
+             "y = model.translate(x, direction='a2b')      # their translations to domain B",
+             "back = model.cycle(x)                        # the round trip A → B → A",
+             "```", "", "```bash", _translation_command(spec.id, "a2b"),
+             f"zoo translate {spec.id} my_image.png --direction b2a -o translated.png", "```", "",
+             "## Translations", ""]
+    for direction, grid in TRANSLATION_GRIDS.items():
+        lines += [f"![{direction}: test images, their translations below]({grid})  \n"
+                  f"`{_translation_command(spec.id, direction)}`", ""]
+    return lines
+
+
+TRANSLATION_LABELS = {"fd": "FD to target", "target": "target rate", "class_kept": "class kept",
+                      "cycle": "cycle L1"}
+
+
+def translation_measurements(model_id: str, num_samples: int, seed: int = 0,
+                             tolerance: str = "±2%") -> list[Measurement]:
+    """``zoo eval`` of a translator, one row per direction and metric, then its source-only
+    baseline (the untranslated inputs) and its floor (the target's real images) as their own rows."""
+    import torch
+
+    from zoo.metrics.evaluate import evaluate
+    from zoo.training import hardware_description
+
+    result = evaluate(model_id, None, num_samples=num_samples, seed=seed)
+    command = f"zoo eval {model_id} --num-samples {num_samples} --seed {seed}"
+    hardware = hardware_description(torch.device("cpu"))
+    rows = []
+    for direction in ("a2b", "b2a"):
+        for key, label in TRANSLATION_LABELS.items():
+            k = f"{direction}.{key}"
+            if k not in result.scores:
+                continue
+            name = f"{direction} {label} ({num_samples:,} test images)"
+            rows.append(Measurement(name, float(result.scores[k]), command, tolerance=tolerance, hardware=hardware))
+            if k in result.baseline:
+                rows.append(Measurement(f"{name}, source only", float(result.baseline[k]), command,
+                                        tolerance=tolerance, hardware=hardware))
+            if k in result.floor:
+                rows.append(Measurement(f"{name}, real target floor", float(result.floor[k]), command,
+                                        tolerance=tolerance, hardware=hardware))
+    return rows
 
 
 def eval_measurements(model_id: str, metrics: Sequence[str], num_samples: int, seed: int = 0,
@@ -136,6 +199,7 @@ def release(run_model: str | Path, model_id: str, dest: str | Path, *, measureme
     ``half``), config, a 64-image grid drawn from the released weights, and the card."""
     import zoo
     from zoo.images import save_grid
+    from zoo.interfaces import Translator
     from zoo.safety import atomic_write_text
     from zoo.weights import save_model_folder
 
@@ -145,7 +209,14 @@ def release(run_model: str | Path, model_id: str, dest: str | Path, *, measureme
     training["config"] = {k: v for k, v in model.zoo_config.items() if k not in ("architecture", "zoo_version")}
     save_model_folder(model, dest, half=half)
     released = zoo.load_folder(dest)
-    save_grid(released.sample(64, seed=0), dest / "samples.png", nrow=8, force=True)
+    if isinstance(released, Translator):  # the grids the card's zoo translate commands draw
+        from zoo.images import pairs_grid
+
+        for direction, grid in TRANSLATION_GRIDS.items():
+            x = released.draw_images(direction, 32, seed=0)
+            save_grid(pairs_grid(x, released.translate(x, direction), 8), dest / grid, nrow=8, force=True)
+    else:
+        save_grid(released.sample(64, seed=0), dest / "samples.png", nrow=8, force=True)
     atomic_write_text(dest / "training.json", json.dumps(training, indent=2) + "\n")
     spec = zoo.model_spec(model_id)
     card = render_card(spec, training, measurements, notes=notes, reference=reference)
@@ -175,6 +246,11 @@ def main() -> None:
     reference = Path(args.reference).read_text() if args.reference else ""
     release(args.run_model, args.model_id, args.dest, notes=notes, reference=reference)  # eval reads these weights
     rows: list[Measurement] = []
+    if "translation" in zoo.model_spec(args.model_id).capabilities:  # every test image of both domains
+        rows = translation_measurements(args.model_id, min(args.num_samples, 1000), tolerance="±1%")
+        release(args.run_model, args.model_id, args.dest, measurements=rows, notes=notes, reference=reference)
+        print(Path(args.dest) / "README.md")
+        return
     if "likelihood" in zoo.model_spec(args.model_id).capabilities:
         rows += eval_measurements(args.model_id, ["bpd"], args.num_samples, tolerance="±1%")
     rows += eval_measurements(args.model_id, ["fd", "kid", "pr"], args.num_samples)

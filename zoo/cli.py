@@ -321,8 +321,11 @@ def sampling_command(command: click.Command) -> click.Command:
 
 
 def _sample_options(given: dict[str, Any]) -> dict[str, Any]:
-    """The sampling options a user gave (flags left unset are None), for ``model.sample``."""
-    return {k: v for k, v in given.items() if v is not None}
+    """The sampling options a user gave (flags left unset are None), for ``model.sample``, each
+    text converted to the number it spells (the model's declaration checks it)."""
+    from zoo.options import from_text
+
+    return {k: from_text(v) if isinstance(v, str) else v for k, v in given.items() if v is not None}
 
 
 def _with_options(options: list[Any]) -> Any:
@@ -481,10 +484,7 @@ def translate(model_id: str, inputs: tuple[str, ...], direction: str | None, to:
     resolved = model.resolve_direction(direction, to=to)
     source, target = model.direction_domains(resolved)
     if from_data:
-        pool = model.domain_images(source, from_data)
-        if n > len(pool):
-            raise BadInputError(f"--from-data {from_data}: domain '{source}' has {len(pool)} images, fewer than -n {n}")
-        x = pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))[:n]]
+        x = model.draw_images(resolved, n, seed=seed, split=from_data)
     else:
         from zoo.images import load_image
 
@@ -492,11 +492,10 @@ def translate(model_id: str, inputs: tuple[str, ...], direction: str | None, to:
         x = torch.stack([load_image(p, c, h) for p in inputs])
     y = model.translate(x, resolved, batch_size=batch_size)
     if output:
-        per_row = nrow or min(len(x), 8)
-        rows = [t for i in range(0, len(x), per_row) for t in (x[i : i + per_row], y[i : i + per_row])]
-        from zoo.images import save_grid
+        from zoo.images import pairs_grid, save_grid
 
-        path = save_grid(torch.cat(rows), output, nrow=per_row, force=force)
+        per_row = nrow or min(len(x), 8)
+        path = save_grid(pairs_grid(x, y, per_row), output, nrow=per_row, force=force)
         click.echo(f"wrote {path} ({len(x)} {' → '.join(_escaped(source, target))})")
     if out_dir:
         from zoo.images import save_images

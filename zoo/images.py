@@ -137,6 +137,15 @@ def save_grid(images: torch.Tensor, path: Path | str, *, nrow: int | None = None
     return path
 
 
+def pairs_grid(inputs: torch.Tensor, outputs: torch.Tensor, per_row: int) -> torch.Tensor:
+    """Images for a grid of ``per_row`` columns in which each row of inputs has its outputs
+    (translations, completions) right below it."""
+    import torch
+
+    return torch.cat([t for i in range(0, len(inputs), per_row)
+                      for t in (inputs[i : i + per_row], outputs[i : i + per_row])])
+
+
 def image_paths(folder: Path | str, count: int, *, prefix: str = "", force: bool = False) -> list[Path]:
     """The paths ``folder/<prefix>00000.png``... of ``count`` images, the folder made if needed;
     refuses (before anything is written) any that exists, unless ``force``."""

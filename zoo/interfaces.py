@@ -563,6 +563,17 @@ class Translator(Model, ABC):
 
         return load_source(source, split).images
 
+    def draw_images(self, direction: str | None = "a2b", n: int = 16, *, seed: int = 0,
+                    split: str = "test") -> torch.Tensor:
+        """``n`` real images of the source domain of ``direction``, drawn without replacement
+        with ``seed`` from the ``split`` of its data (what ``zoo translate --from-data`` uses)."""
+        n = check_count(n)
+        source = self.direction_domains(direction or "a2b")[0]
+        pool = self.domain_images(source, split)
+        if n > len(pool):
+            raise BadInputError(f"domain '{source}' has {len(pool)} {split} images, fewer than the {n} asked for")
+        return pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))[:n]]
+
     @torch.no_grad()
     def preview(self, data: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, int]:
         """Rows: 8 images of A, their translations to B, 8 images of B, their translations to A.

@@ -64,7 +64,8 @@ class Option:
         return f"{self.name} ({what}): {self.help}" if self.help else f"{self.name} ({what})"
 
     def check(self, value: Any) -> Any:
-        """``value`` converted to the option's kind (strings from the command line too) and checked.
+        """``value`` checked against the option (an int is taken for a float; a string is not a number:
+        the command line converts its text first, ``zoo.options.from_text``).
 
         Raises:
             BadInputError: one line naming the option, what it takes, and the value given.
@@ -80,11 +81,6 @@ class Option:
         return number
 
     def _number(self, value: Any) -> int | float | None:
-        if isinstance(value, str):
-            try:
-                value = int(value) if self.kind == "int" else float(value)
-            except ValueError:
-                return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return None
         if self.kind == "int":
@@ -129,3 +125,14 @@ DIFFUSION_RULES = Option("rules", "str", "Step rules: zoo (the papers') or diffu
 
 def options_text(options: dict[str, Option]) -> str:
     return ", ".join(options) if options else "none"
+
+
+def from_text(text: str) -> int | float | str:
+    """A command-line value as the Python value it spells: ``"50"`` → 50, ``"0.5"`` → 0.5, else the
+    text itself (``"ddim"``); the option it is given to then checks it like any other value."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text

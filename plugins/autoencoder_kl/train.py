@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from zoo.training import TrainingStep
+from zoo.training import TrainingStep, fused_optimizer_options
 
 
 class AutoencoderKLTrainingStep(TrainingStep):
@@ -22,17 +22,18 @@ class AutoencoderKLTrainingStep(TrainingStep):
         self.lr, self.kl_weight = float(lr), float(kl_weight)
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"autoencoder": torch.optim.Adam(self.model.parameters(), lr=self.lr)}
+        params = list(self.model.parameters())
+        return {"autoencoder": torch.optim.Adam(params, lr=self.lr, **fused_optimizer_options(params))}
 
-    def step(self, images, labels, step, accelerator) -> dict[str, float]:
+    def step(self, images, labels, step, accelerator) -> dict[str, torch.Tensor]:
         out = self.model(images)
         loss = (out["recon"] + self.kl_weight * out["kl"]).mean()
         opt = self.optimizers["autoencoder"]
         opt.zero_grad(set_to_none=True)
         accelerator.backward(loss)
         opt.step()
-        return {"loss": loss.item(), "recon_l1": out["recon"].mean().item() / images[0].numel(),
-                "kl": out["kl"].mean().item()}
+        return {"loss": loss.detach(), "recon_l1": out["recon"].detach().mean() / images[0].numel(),
+                "kl": out["kl"].detach().mean()}  # read by the loop when it logs: no wait per step
 
     @torch.no_grad()
     def evaluate(self, model, images, labels) -> dict[str, float]:

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from zoo.diffusion import denoising_loss
-from zoo.training import TrainingStep
+from zoo.training import TrainingStep, fused_optimizer_options
 
 
 def fingerprint(tensors: list[torch.Tensor]) -> str:
@@ -46,8 +46,9 @@ class LatentDiffusionTrainingStep(TrainingStep):
         self.warmup_steps, self.max_grad_norm = int(warmup_steps), float(max_grad_norm)
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"denoiser": torch.optim.AdamW(self.model.denoiser.parameters(), lr=self.lr,
-                                              weight_decay=self.weight_decay)}
+        params = list(self.model.denoiser.parameters())
+        return {"denoiser": torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay,
+                                              **fused_optimizer_options(params))}
 
     @torch.no_grad()
     def encode(self, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
@@ -81,7 +82,7 @@ class LatentDiffusionTrainingStep(TrainingStep):
         self.model.scale_factor.fill_(scale)
         return {name: dataclasses.replace(source, images=latents * scale)}
 
-    def step(self, latents, labels, step, accelerator) -> dict[str, float]:
+    def step(self, latents, labels, step, accelerator) -> dict[str, torch.Tensor]:
         opt = self.optimizers["denoiser"]
         lr = self.lr * min(1.0, (step + 1) / self.warmup_steps) if self.warmup_steps else self.lr
         for group in opt.param_groups:
@@ -93,7 +94,7 @@ class LatentDiffusionTrainingStep(TrainingStep):
         if self.max_grad_norm:
             accelerator.clip_grad_norm_(denoiser.parameters(), self.max_grad_norm)
         opt.step()
-        return {"loss": loss.item()}
+        return {"loss": loss.detach()}  # read by the loop when it logs: no wait per step
 
     @torch.no_grad()
     def evaluate(self, model, images, labels) -> dict[str, float]:

@@ -9,7 +9,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from zoo.training import TrainingStep
+from zoo.training import TrainingStep, fused_optimizer_options
 
 
 class PixelCNNTrainingStep(TrainingStep):
@@ -34,9 +34,10 @@ class PixelCNNTrainingStep(TrainingStep):
         return self.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * done)))
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"pixelcnn": torch.optim.Adam(self.model.parameters(), lr=self.lr)}
+        params = list(self.model.parameters())
+        return {"pixelcnn": torch.optim.Adam(params, lr=self.lr, **fused_optimizer_options(params))}
 
-    def step(self, images, labels, step, accelerator) -> dict[str, float]:
+    def step(self, images, labels, step, accelerator) -> dict[str, torch.Tensor]:
         opt = self.optimizers["pixelcnn"]
         lr = self.learning_rate(step)
         for group in opt.param_groups:
@@ -49,7 +50,8 @@ class PixelCNNTrainingStep(TrainingStep):
         if self.max_grad_norm:
             accelerator.clip_grad_norm_(model.parameters(), self.max_grad_norm)
         opt.step()
-        return {"nll": loss.item(), "bpd": loss.item() / math.log(2)}
+        loss = loss.detach()  # read by the loop when it logs: no wait per step
+        return {"nll": loss, "bpd": loss / math.log(2)}
 
     @torch.no_grad()
     def evaluate(self, model, images, labels) -> dict[str, float]:
