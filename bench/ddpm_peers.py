@@ -22,11 +22,12 @@ denoising-diffusion-pytorch, and the memory of a 10,000-image ``zoo sample``.
   near 1.
 
 The peer of ``training`` is not a dependency of the zoo: as ``bench/peers.py`` does (whose helpers
-this script imports), it is pip-installed into ``bench/.venv-peers`` (``--system-site-packages``,
-torch/torchvision/numpy pinned to the installed versions) and the script re-executes itself
-there. ``sampling`` and ``memory`` need only diffusers (a test extra of the zoo) and run in the
-current interpreter. Tables go to stdout, one JSON per part to ``bench/results/`` (ignored by git).
-See bench/README.md.
+this script imports), it is pip-installed into ``bench/.venv-peers`` (which sees the packages of the
+interpreter running this script, a virtualenv's included; torch/torchvision/numpy pinned to the
+installed versions) and the script re-executes itself there. ``sampling`` and ``memory`` need only
+diffusers (a test extra of the zoo) and run in the current interpreter. Tables go to stdout, one
+JSON per part to ``bench/results/`` (ignored by git). ``--check-venv`` only makes the virtualenv and
+checks what it sees. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -301,7 +302,8 @@ def run_training(args: argparse.Namespace) -> dict[str, Any]:
           flush=True)
     t_ours, t_peer, error = peers.race(batches[2:], ours_step, peer_step)
     images = args.train_steps * args.train_batch
-    result["ours"].update({"train_seconds": t_ours, "img_per_s": images / t_ours, "final_loss": losses.get("ours")})
+    result["ours"].update({"train_seconds": t_ours, "img_per_s": images / t_ours,
+                           "final_loss": peers.as_float(losses.get("ours"))})
     result["peer"]["error"] = result["peer"]["error"] or error
     if peer_step and not error:
         result["peer"].update({"train_seconds": t_peer, "img_per_s": images / t_peer, "final_loss": losses["peer"]})
@@ -413,12 +415,16 @@ def main() -> None:
     group.add_argument("--peer-dim", type=int, default=32)
     group.add_argument("--peer-dim-mults", type=int, nargs="+", default=[1, 2, 2])
     group.add_argument("--no-venv", action="store_true", help="do not install the peer: run in this interpreter")
+    group.add_argument("--check-venv", action="store_true",
+                       help="only make (or reuse) the peers' virtualenv and check that it sees torch and the zoo")
     group = parser.add_argument_group("memory")
     group.add_argument("--memory-model", default="ddpm-fashion")
     group.add_argument("--memory-n", type=int, nargs="+", default=[1000, 10000])
     group.add_argument("--memory-steps", type=int, default=1)
     group.add_argument("--memory-batch-size", type=int, default=250)
     args = parser.parse_args()
+    if args.check_venv:
+        peers.check_venv("ddpm-peers")  # does not return
     if set(args.parts) - set(PARTS):
         parser.error(f"unknown parts {sorted(set(args.parts) - set(PARTS))}; choose from {', '.join(PARTS)}")
     parts = [p for p in PARTS if p in args.parts] or list(PARTS)

@@ -10,9 +10,11 @@ Fashion-MNIST classifier and get a Fréchet distance to the train split, next to
 real-vs-real floor (N test images against the same reference).
 
 The peers are not dependencies of the zoo: this script makes (or reuses) a virtualenv
-at bench/.venv-peers with --system-site-packages (so the installed torch and the zoo
-are reused, never downloaded), pip-installs the peers there with torch pinned to the
-installed version, and re-executes itself inside it. See bench/README.md.
+at bench/.venv-peers that sees every package of the interpreter running it (a virtualenv's
+too, through a .pth file, so the installed torch and the zoo are reused, never downloaded),
+pip-installs the peers there with torch pinned to the installed version, and re-executes
+itself inside it. ``--check-venv`` only makes the virtualenv and checks what it sees.
+See bench/README.md.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -29,8 +32,10 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 ROOT = Path(__file__).resolve().parents[1]
-VENV = ROOT / "bench" / ".venv-peers"
+# where the peers are installed; ZOO_BENCH_VENV moves it (the tests use a temporary folder)
+VENV = Path(os.environ.get("ZOO_BENCH_VENV") or ROOT / "bench" / ".venv-peers").resolve()
 VENV_PYTHON = VENV / "bin" / "python"
+PARENT_PTH = "_zoo_bench_parent.pth"  # in the venv's site-packages: the packages of the interpreter that made it
 ATTEMPTS_ENV = "ZOO_BENCH_PEER_ATTEMPTS"
 
 VAE_PEER = "pythae"
@@ -78,7 +83,7 @@ def _installed(package: str) -> bool:
 
 def _pip_install(package: str, constraints: Path) -> str | None:
     """None on success, else the end of pip's error output."""
-    print(f"[peers] pip install {package} into {VENV.relative_to(ROOT)} ...", file=sys.stderr, flush=True)
+    print(f"[peers] pip install {package} into {_venv_rel(VENV)} ...", file=sys.stderr, flush=True)
     res = subprocess.run([str(VENV_PYTHON), "-m", "pip", "install", "-q", "--disable-pip-version-check",
                           "-c", str(constraints), package], capture_output=True, text=True)
     if res.returncode == 0:
@@ -97,12 +102,46 @@ def _ensure_peer(package: str, constraints: Path) -> dict[str, Any]:
     return attempt
 
 
+def parent_site_dirs() -> list[str]:
+    """The site-packages folders of the interpreter running this script: a virtualenv's own (and the
+    base interpreter's, if it was made with --system-site-packages), or the system's, and the user's."""
+    import site
+
+    dirs = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        dirs.append(site.getusersitepackages())
+    return [d for d in dict.fromkeys(dirs) if Path(d).is_dir()]
+
+
+def _venv_rel(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def prepare_venv(tag: str) -> tuple[str, Path]:
-    """Make (or reuse) bench/.venv-peers; return the torch version it must keep and its pip constraints file."""
+    """Make (or reuse) the peers' virtualenv; return the torch version it must keep and its pip constraints file.
+
+    The venv is made without --system-site-packages: that option would show it the *base* interpreter's
+    packages, which, for a script run from a virtualenv, lack the torch and the zoo of that virtualenv.
+    Instead a .pth file in the venv adds the site-packages of the interpreter running this script
+    (``site.addsitedir``, so their own .pth files, the zoo's editable install among them, work too).
+    It is rewritten on every run, so the venv follows whichever interpreter runs the benchmark.
+    """
     torch_version = importlib.metadata.version("torch")
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    if VENV_PYTHON.exists():
+        made_by = _venv_run("import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')").stdout.strip()
+        if made_by != version:  # a venv of another Python cannot load this interpreter's packages: start over
+            print(f"[{tag}] {_venv_rel(VENV)} is Python {made_by or '?'}, this is {version}: making it again",
+                  file=sys.stderr, flush=True)
+            import shutil
+
+            shutil.rmtree(VENV)
     if not VENV_PYTHON.exists():
-        print(f"[{tag}] creating {VENV.relative_to(ROOT)} (--system-site-packages)", file=sys.stderr, flush=True)
-        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(VENV)], check=True)
+        print(f"[{tag}] creating {_venv_rel(VENV)}", file=sys.stderr, flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    purelib = _venv_run("import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip()
+    lines = [f"import site; site.addsitedir({d!r})" for d in parent_site_dirs()]
+    (Path(purelib) / PARENT_PTH).write_text("\n".join(lines) + "\n")
     check = _venv_run("import importlib.metadata as m, zoo; print(m.version('torch'))")
     if check.returncode != 0 or check.stdout.strip() != torch_version:
         sys.exit(f"{VENV} does not see torch {torch_version} and the zoo ({_tail(check.stderr or check.stdout)});"
@@ -113,6 +152,15 @@ def prepare_venv(tag: str) -> tuple[str, Path]:
     constraints = VENV / "constraints.txt"
     constraints.write_text("\n".join(pins) + "\n")
     return torch_version, constraints
+
+
+def check_venv(tag: str) -> None:
+    """``--check-venv``: make (or reuse) the peers' virtualenv, say what it sees, install nothing, and exit."""
+    torch_version, _ = prepare_venv(tag)
+    seen = _venv_run("import sys, zoo, torch; print(sys.prefix, torch.__version__, zoo.__file__)").stdout.split()
+    print(f"[{tag}] {_venv_rel(VENV)} ready: python {seen[0]}, torch {seen[1]}, zoo from {seen[2]} "
+          f"(packages of {sys.prefix})")
+    sys.exit(0)
 
 
 def reexec_in_venv(script: str, torch_version: str, env: dict[str, str]) -> NoReturn:
@@ -157,6 +205,13 @@ class _Backward:
 
     def backward(self, loss) -> None:
         loss.backward()
+
+
+def as_float(values: Any) -> Any:
+    """A step's returned losses (floats, tensors, or a dict of them) as floats, for the JSON."""
+    if isinstance(values, dict):
+        return {k: as_float(v) for k, v in values.items()}
+    return None if values is None else float(values)
 
 
 def version_of(package: str) -> str | None:
@@ -289,7 +344,7 @@ def run_vae_pair(args, x, y, attempts) -> dict[str, Any]:
         "pair": "vae", "steps": args.steps, "batch_size": args.batch_size,
         "ours": {"model": "zoo vae (default config) + VAETrainingStep", "params": n_params(ours),
                  "train_seconds": t_ours, "img_per_s": images / t_ours,
-                 "final_loss": losses.get("ours"), "samples": ours.sample(args.num_samples, seed=args.seed),
+                 "final_loss": as_float(losses.get("ours")), "samples": ours.sample(args.num_samples, seed=args.seed),
                  "kl_warmup_steps": step.kl_warmup_steps, "final_kl_weight": beta},
         "peer": {"package": VAE_PEER, "version": version_of(VAE_PEER), "error": peer_error, "attempts": attempts,
                  "model": "pythae.models.VAE, our-layout conv encoder/decoder, BCE loss, Adam(1e-3)"},
@@ -312,6 +367,26 @@ def resize(images, size: int):
     return F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
 
 
+def forward_mflops(module, *inputs) -> float:
+    """Forward FLOPs of one call in millions (torch's FlopCounterMode: convolutions and matmuls)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        module(*inputs)
+    return counter.get_total_flops() / 1e6
+
+
+def matched_width(build, probe, target: float) -> int:
+    """The ``step_channels`` whose network (``build(step_channels)``) has the forward FLOPs per image
+    closest to ``target`` (FLOPs grow with the width, so a bisection finds it)."""
+    lo, hi = 4, 512
+    while hi - lo > 1:  # smallest width with FLOPs >= target is hi
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if forward_mflops(build(mid), probe) < target else (lo, mid)
+    return min((lo, hi), key=lambda w: abs(forward_mflops(build(w), probe) - target))
+
+
 def run_dcgan_pair(args, x, y, attempts) -> dict[str, Any]:
     import torch
 
@@ -321,6 +396,9 @@ def run_dcgan_pair(args, x, y, attempts) -> dict[str, Any]:
     chosen = next((a for a in attempts if a["ok"]), None)
     torch.manual_seed(args.seed)
     ours = zoo.create("dcgan").train()
+    ours_flops = {"G": forward_mflops(ours.G.eval(), torch.randn(1, ours.z_dim)),
+                  "D": forward_mflops(ours.D.eval(), torch.randn(1, 1, 28, 28))}
+    ours.train()
     step = GANTrainingStep(ours)
     step.optimizers = step.configure_optimizers()
     acc = _Backward()
@@ -337,10 +415,24 @@ def run_dcgan_pair(args, x, y, attempts) -> dict[str, Any]:
         from torchgan.losses import MinimaxDiscriminatorLoss, MinimaxGeneratorLoss
         from torchgan.models import DCGANDiscriminator, DCGANGenerator
 
+        def build_g(width):
+            return DCGANGenerator(encoding_dims=100, out_size=32, out_channels=1, step_channels=width).eval()
+
+        def build_d(width):
+            return DCGANDiscriminator(in_size=32, in_channels=1, step_channels=width).eval()
+
+        # torchgan's own modules for 32×32 and one channel, at the same size as ours: by default each
+        # network is as wide as makes its forward FLOPs per image closest to our network's
+        if args.dcgan_peer_channels == "auto":
+            widths = (matched_width(build_g, torch.randn(1, 100), ours_flops["G"]),
+                      matched_width(build_d, torch.randn(1, 1, 32, 32), ours_flops["D"]))
+        else:
+            widths = tuple(int(w) for w in args.dcgan_peer_channels.split(","))
+        peer_flops = {"G": forward_mflops(build_g(widths[0]), torch.randn(1, 100)),
+                      "D": forward_mflops(build_d(widths[1]), torch.randn(1, 1, 32, 32))}
         torch.manual_seed(args.seed)
-        # torchgan's own modules at their defaults for 32×32, one channel, widths as ours (64)
-        generator = DCGANGenerator(encoding_dims=100, out_size=32, out_channels=1, step_channels=64).train()
-        discriminator = DCGANDiscriminator(in_size=32, in_channels=1, step_channels=64).train()
+        generator = build_g(widths[0]).train()
+        discriminator = build_d(widths[1]).train()
         opt_g = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
         opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
         loss_d, loss_g = MinimaxDiscriminatorLoss(), MinimaxGeneratorLoss()  # non-saturating G loss by default
@@ -361,8 +453,10 @@ def run_dcgan_pair(args, x, y, attempts) -> dict[str, Any]:
     out = {
         "pair": "dcgan", "steps": args.steps, "batch_size": args.batch_size,
         "ours": {"model": "zoo dcgan (default config) + zoo.gan.GANTrainingStep, no EMA", "params": n_params(ours),
+                 "params_G_D": [n_params(ours.G), n_params(ours.D)], "forward_mflops_per_image": ours_flops,
                  "train_seconds": t_ours, "img_per_s": images / t_ours,
-                 "final_loss": losses.get("ours"), "samples": ours.sample(args.num_samples, seed=args.seed)},
+                 "final_loss": as_float(losses.get("ours")),
+                 "samples": ours.sample(args.num_samples, seed=args.seed)},
         "peer": {"package": package, "version": version_of(package) if package else None, "error": peer_error,
                  "attempts": attempts},
     }
@@ -375,10 +469,12 @@ def run_dcgan_pair(args, x, y, attempts) -> dict[str, Any]:
                 z = torch.randn(min(500, args.num_samples - start), generator.encoding_dims)
                 chunks.append(resize((generator(z) + 1) / 2, 28).clamp(0, 1))
         out["peer"].update({
-            "model": "torchgan DCGANGenerator/DCGANDiscriminator (32×32, step_channels 64), Minimax losses "
-                     "(non-saturating) via their train_ops, Adam(2e-4, (0.5, 0.999)); data resized 28→32 "
-                     "bilinear, samples 32→28 bilinear",
-            "params": n_params(generator) + n_params(discriminator), "train_seconds": t_peer,
+            "model": f"torchgan DCGANGenerator/DCGANDiscriminator (32×32, step_channels {widths[0]} and {widths[1]}), "
+                     "Minimax losses (non-saturating) via their train_ops, Adam(2e-4, (0.5, 0.999)); data resized "
+                     "28→32 bilinear, samples 32→28 bilinear",
+            "step_channels_G_D": list(widths), "forward_mflops_per_image": peer_flops,
+            "params": n_params(generator) + n_params(discriminator),
+            "params_G_D": [n_params(generator), n_params(discriminator)], "train_seconds": t_peer,
             "img_per_s": images / t_peer, "final_loss": losses.get("peer"), "samples": torch.cat(chunks)})
     return out
 
@@ -481,6 +577,14 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
             p["notes"].append(f"our VAE's KL weight warms up over {p['ours']['kl_warmup_steps']} steps, so it ends "
                               f"at β = {p['ours']['final_kl_weight']:.2f} (pythae's VAE uses β = 1 throughout); "
                               f"see --vae-kl-warmup")
+        if p["pair"] == "dcgan" and p["peer"].get("forward_mflops_per_image"):
+            o, q = p["ours"], p["peer"]
+            p["notes"].append(
+                "sizes, forward MFLOPs per image G/D: ours {:.1f}/{:.1f}, peer {:.1f}/{:.1f} (step_channels {}/{}); "
+                "parameters G/D: ours {:,}/{:,}, peer {:,}/{:,}".format(
+                    o["forward_mflops_per_image"]["G"], o["forward_mflops_per_image"]["D"],
+                    q["forward_mflops_per_image"]["G"], q["forward_mflops_per_image"]["D"], *q["step_channels_G_D"],
+                    *o["params_G_D"], *q["params_G_D"]))
         if p["pair"] == "dcgan" and p["peer"].get("fd") is not None:
             # what the 28→32→28 round trip alone costs real images
             p["floor_fd_resampled"] = frechet_distance(extract(classifier, resize(resize(floor_images, 32), 28))[0],
@@ -517,6 +621,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--pairs", default="vae,dcgan", help="comma-separated subset of vae,dcgan")
+    parser.add_argument("--dcgan-peer-channels", default="auto",
+                        help="torchgan's step_channels of G and D as 'G,D' (64,64 is torchgan's usual width), or "
+                             "'auto' (default): each network as wide as makes its forward FLOPs closest to ours")
     parser.add_argument("--vae-kl-warmup", type=int, default=None,
                         help="our VAE's KL warm-up steps (default: the plugin's own, 2000)")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "peers.json")
@@ -524,10 +631,16 @@ def main() -> None:
                         help="smoke test: a randomly initialised classifier instead of the bundled one")
     parser.add_argument("--no-venv", action="store_true",
                         help="run in this interpreter, installing nothing (peers must already be importable)")
+    parser.add_argument("--check-venv", action="store_true",
+                        help="only make (or reuse) the peers' virtualenv and check that it sees torch and the zoo")
     args = parser.parse_args()
+    if args.check_venv:
+        check_venv("peers")  # does not return
     args.pairs = [p.strip() for p in args.pairs.split(",") if p.strip()]
     if not set(args.pairs) <= {"vae", "dcgan"} or not args.pairs:
         parser.error("--pairs takes vae, dcgan or both")
+    if args.dcgan_peer_channels != "auto" and not re.fullmatch(r"\d+,\d+", args.dcgan_peer_channels):
+        parser.error("--dcgan-peer-channels takes 'auto' or two widths as G,D (64,64)")
     if args.steps < 1 or args.batch_size < 1 or args.num_samples < 2 or args.threads < 1:
         parser.error("--steps, --batch-size and --threads must be positive, --num-samples above 1")
     require_classifier(args)

@@ -1,33 +1,26 @@
-"""Shared fixtures: tiny data written as IDX files, throwaway plugins, an isolated HF cache."""
+"""Shared fixtures: tiny data written as IDX files, throwaway plugins, an isolated HF cache and a
+prefilled snapshot in it, one feature cache for the whole run, and the helpers the test files share
+(``tiny``, ``run``, ``one_line_error``).
+
+Markers: ``slow`` (long tests) and ``cards`` (the bundled cards' numbers, reproduced) are left out
+of a plain ``pytest`` (pyproject's addopts); ``pytest -m "slow or cards"`` runs them, as .ci/run does."""
 
 from __future__ import annotations
 
-import gzip
-import struct
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from zoo import plugins
-
-
-def write_idx(path: Path, array: np.ndarray) -> None:
-    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(">" + "I" * array.ndim, *array.shape)
-    with gzip.open(path, "wb") as f:
-        f.write(header + array.astype(np.uint8).tobytes())
+from zoo.testing import tiny_model, write_tiny_fashion
+from zoo.testing import write_idx as write_idx  # re-exported: test files import it from here
 
 
 @pytest.fixture
 def tiny_fashion(tmp_path: Path) -> Path:
     """A folder shaped like the Debian package: 64 train and 32 test random 28×28 images."""
-    rng = np.random.default_rng(0)
-    folder = tmp_path / "fashion"
-    folder.mkdir()
-    for prefix, n in (("train", 64), ("t10k", 32)):
-        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
-        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, (n,)))
-    return folder
+    return write_tiny_fashion(tmp_path / "fashion", num_train=64, num_test=32)
 
 
 @pytest.fixture
@@ -45,6 +38,27 @@ def register_plugin():
     plugins.failures[:] = [f for f in plugins.failures if f.name not in names]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def zoo_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One ``ZOO_CACHE`` for the whole run: reference features and probe classifiers are built once
+    per test run and shared by the tests that need the same ones, and the user's ~/.cache/zoo is
+    neither read nor written (a fresh machine and a warm one test the same thing)."""
+    folder = tmp_path_factory.mktemp("zoo-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ZOO_CACHE", str(folder))
+        yield folder
+
+
+@pytest.fixture(scope="session")
+def fashion_reference(zoo_cache: Path):
+    """The bundled classifier's features of the Fashion-MNIST train split (what ``zoo eval`` scores a
+    model against), extracted once per run into the run's cache."""
+    from zoo.metrics.classifier import load_classifier
+    from zoo.metrics.evaluate import reference_features
+
+    return reference_features("train", load_classifier())
+
+
 @pytest.fixture
 def hf_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty Hugging Face cache, with the Hub offline."""
@@ -59,14 +73,29 @@ def hf_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return cache
 
 
+HUB_COMMIT = "0123456789abcdef0123456789abcdef01234567"  # the revision hub_snapshot lays out by default
+
+
+@pytest.fixture
+def hub_snapshot(hf_cache: Path) -> Callable[..., Path]:
+    """``hub_snapshot(repo, commit=HUB_COMMIT)``: the folder in which huggingface_hub caches ``repo``
+    at ``commit``, made in the test's empty cache with refs/main pointing at it; the test writes the
+    repo's files into it."""
+
+    def _snapshot(repo: str, commit: str = HUB_COMMIT) -> Path:
+        repo_dir = hf_cache / ("models--" + repo.replace("/", "--"))
+        snapshot = repo_dir / "snapshots" / commit
+        snapshot.mkdir(parents=True, exist_ok=True)
+        (repo_dir / "refs").mkdir(exist_ok=True)
+        (repo_dir / "refs" / "main").write_text(commit)
+        return snapshot
+
+    return _snapshot
+
+
 def tiny(arch: str, **overrides):
-    """An untrained model of ``arch`` on its tiny test config, seeded."""
-    import torch
-
-    import zoo
-
-    torch.manual_seed(0)
-    return zoo.create(arch, **{**zoo.model_spec(arch).test_config, **overrides})
+    """An untrained model of ``arch`` on its tiny test config, seeded (the conformance kit's ``tiny_model``)."""
+    return tiny_model(arch, **overrides)
 
 
 def run(*args: str):

@@ -44,9 +44,9 @@ def test_every_evaluation_row_names_its_command():
 
 
 @pytest.mark.realdata
-@pytest.mark.slow
+@pytest.mark.cards
 @pytest.mark.parametrize(("cmd", "rows"), small_commands())
-def test_small_case_reproduces(cmd, rows):
+def test_small_case_reproduces(cmd, rows, fashion_reference):
     import json
 
     result = CliRunner().invoke(cli, shlex.split(cmd)[1:] + ["--json"])

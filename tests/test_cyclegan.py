@@ -106,6 +106,7 @@ def test_bad_translate_input_is_one_line(translator, tmp_path, args, fragments):
 # --------------------------------------------------------------------------- data sources and training
 
 
+@pytest.mark.slow
 def test_training_reads_two_unpaired_domains(tiny_fashion, tmp_path):
     out = tmp_path / "run"
     result = run("train", "cyclegan", "--data", f"b={tiny_fashion}", "--data", f"a={tiny_fashion}", "--out", str(out),
@@ -194,6 +195,7 @@ def test_a_folder_named_like_a_data_set_does_not_shadow_it(tmp_path, monkeypatch
 # --------------------------------------------------------------------------- evaluation
 
 
+@pytest.mark.slow
 def test_eval_scores_both_directions_against_their_baselines(translator, tmp_path, monkeypatch):
     monkeypatch.setenv("ZOO_CACHE", str(tmp_path / "cache"))
     result = run("eval", str(translator), "--num-samples", "8", "--json")

@@ -19,8 +19,9 @@ from zoo.cli import cli
 from zoo.diffusion import NoiseSchedule, initial_noise, model_output
 from zoo.weights import save_model_folder
 
-REPO = "google/ddpm-cifar10-32"
-COMMIT = "0123456789abcdef0123456789abcdef01234567"  # the spec leaves the revision unpinned: refs/main is used
+from .conftest import tiny
+
+REPO = "google/ddpm-cifar10-32"  # the spec leaves the revision unpinned: refs/main is used
 # the same block structure, narrower, for the sampler tests
 SMALL_UNET = {**CIFAR_UNET, "block_out_channels": (32, 32, 64, 64), "layers_per_block": 1}
 # and tiny, for whole sampling runs
@@ -32,16 +33,14 @@ REPO_SCHEDULER = {"_class_name": "DDPMScheduler", "_diffusers_version": "0.1.1",
 LEGACY_ATTENTION_NAMES = {"to_q": "query", "to_k": "key", "to_v": "value", "to_out.0": "proj_attn"}
 
 
-def fill_cache(cache, unet_config=SMALL_UNET, legacy_names=False):
-    """Write a random-weight diffusers UNet2DModel and its DDPMScheduler config where
-    huggingface_hub caches google/ddpm-cifar10-32; return the diffusers model."""
+def write_unet(snapshot, unet_config=SMALL_UNET, legacy_names=False):
+    """A random-weight diffusers UNet2DModel and its DDPMScheduler config as the files of
+    google/ddpm-cifar10-32 (in a ``hub_snapshot``); returns the diffusers model."""
     diffusers = pytest.importorskip("diffusers")
     from safetensors.torch import load_file, save_file
 
     torch.manual_seed(0)
     unet = diffusers.UNet2DModel(**unet_config).eval()
-    repo_dir = cache / ("models--" + REPO.replace("/", "--"))
-    snapshot = repo_dir / "snapshots" / COMMIT
     unet.save_pretrained(snapshot)  # config.json + diffusion_pytorch_model.safetensors
     (snapshot / "scheduler_config.json").write_text(json.dumps(REPO_SCHEDULER))
     if legacy_names:  # the names diffusers wrote before 0.14 (query/key/value/proj_attn)
@@ -50,21 +49,19 @@ def fill_cache(cache, unet_config=SMALL_UNET, legacy_names=False):
         for new, old in LEGACY_ATTENTION_NAMES.items():
             state = {k.replace(f".{new}.", f".{old}."): v for k, v in state.items()}
         save_file(state, path, metadata={"format": "pt"})
-    (repo_dir / "refs").mkdir(parents=True)
-    (repo_dir / "refs" / "main").write_text(COMMIT)
     return unet
 
 
-def tiny(**config):
-    torch.manual_seed(0)
-    return zoo.create("ddpm", **{**zoo.model_spec("ddpm").test_config, **config}).eval()
+def tiny_ddpm(**config):
+    return tiny("ddpm", **config).eval()
 
 
 # --------------------------------------------------------------------------- (a) equivalence with diffusers
 
 
-def test_the_exact_cifar_config_loads_from_the_cache_and_matches_diffusers(hf_cache):
-    reference = fill_cache(hf_cache, CIFAR_UNET, legacy_names=True)
+@pytest.mark.slow
+def test_the_exact_cifar_config_loads_from_the_cache_and_matches_diffusers(hub_snapshot):
+    reference = write_unet(hub_snapshot(REPO), CIFAR_UNET, legacy_names=True)
     model = zoo.load("ddpm-cifar")
     assert model.image_shape == (3, 32, 32)
     assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in reference.parameters())
@@ -76,8 +73,8 @@ def test_the_exact_cifar_config_loads_from_the_cache_and_matches_diffusers(hf_ca
     assert "Hub (cached)" in CliRunner().invoke(cli, ["list", "ddpm-cifar"]).output
 
 
-def test_the_network_matches_diffusers_on_a_batch(hf_cache):
-    reference = fill_cache(hf_cache)
+def test_the_network_matches_diffusers_on_a_batch(hub_snapshot):
+    reference = write_unet(hub_snapshot(REPO))
     model = zoo.load("ddpm-cifar")
     x = torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(1))
     t = torch.tensor([0, 500, 999])
@@ -115,9 +112,10 @@ def with_float64_schedule(scheduler):
     return scheduler
 
 
-def test_sampler_steps_match_diffusers_schedulers(hf_cache):
+@pytest.mark.slow
+def test_sampler_steps_match_diffusers_schedulers(hub_snapshot):
     diffusers = pytest.importorskip("diffusers")
-    fill_cache(hf_cache)
+    write_unet(hub_snapshot(REPO))
     model = zoo.load("ddpm-cifar")
 
     ddpm = diffusers.DDPMScheduler(**CIFAR_SCHEDULER)
@@ -175,8 +173,8 @@ def test_schedules_and_steps_match_diffusers(beta_schedule, prediction_type, var
         x = ref.prev_sample
 
 
-def test_the_repo_pipeline_is_one_flag_away_and_named_in_info(hf_cache, monkeypatch):
-    fill_cache(hf_cache, TINY_UNET)
+def test_the_repo_pipeline_is_one_flag_away_and_named_in_info(hub_snapshot, monkeypatch):
+    write_unet(hub_snapshot(REPO), TINY_UNET)
     model = zoo.load("ddpm-cifar")
     calls = []
     monkeypatch.setattr(model, "forward", lambda x, t: calls.append(int(t[0])) or torch.zeros_like(x))
@@ -222,14 +220,15 @@ def test_an_unsupported_diffusers_unet_is_a_clear_error():
 @pytest.mark.parametrize("options", [{"sampler": "ddpm"}, {"sampler": "ddim"}, {"sampler": "ddim", "eta": 0.7},
                                      {"sampler": "ddpm", "steps": 20}])
 def test_same_seed_same_images_for_every_sampler(options):
-    model = tiny()
+    model = tiny_ddpm()
     a, b, c = (model.sample(3, seed=s, **options) for s in (5, 5, 6))
     assert a.shape == (3, 1, 28, 28) and 0 <= a.min() and a.max() <= 1
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
+@pytest.mark.slow
 def test_samplers_draw_different_images_and_load_time_options_are_defaults(tmp_path):
-    model = tiny()
+    model = tiny_ddpm()
     assert not torch.equal(model.sample(2, seed=0, sampler="ddpm"), model.sample(2, seed=0, sampler="ddim"))
     save_model_folder(model, tmp_path / "m")
     loaded = zoo.load(str(tmp_path / "m"), sampler="ddpm", steps=7)
@@ -238,7 +237,7 @@ def test_samplers_draw_different_images_and_load_time_options_are_defaults(tmp_p
 
 
 def test_progress_bars_show_images_and_steps_and_change_no_image(capsys):
-    model = tiny()
+    model = tiny_ddpm()
     quiet = model.sample(3, seed=0, batch_size=2, sampler="ddim", steps=4)
     assert capsys.readouterr().err == ""
     shown = model.sample(3, seed=0, batch_size=2, sampler="ddim", steps=4, progress=True)
@@ -251,7 +250,7 @@ def test_progress_bars_show_images_and_steps_and_change_no_image(capsys):
 def test_the_cli_shows_progress_only_on_a_terminal(tmp_path, monkeypatch):
     import zoo.cli
 
-    save_model_folder(tiny(), tmp_path / "m")
+    save_model_folder(tiny_ddpm(), tmp_path / "m")
     args = ["sample", str(tmp_path / "m"), "-n", "2", "--steps", "3", "--force", "-o", str(tmp_path / "x.png")]
     piped = CliRunner().invoke(cli, args)  # CliRunner's stderr is no terminal
     assert piped.exit_code == 0 and "%|" not in piped.output, piped.output
@@ -302,7 +301,7 @@ def test_min_snr_weights():
     ({"sampler": "ddpm", "timestep_spacing": 3}, zoo.BadInputError, "timestep_spacing must be one of"),
 ])
 def test_bad_sampling_options_are_clear_errors(options, error, match, tmp_path):
-    model = tiny()
+    model = tiny_ddpm()
     with pytest.raises(error, match=match):
         model.sample(1, seed=0, **options)
     if options.get("sampler") == "ddpm" and "eta" in options:
@@ -319,11 +318,11 @@ def test_a_sampler_of_another_family_is_refused(register_plugin):
 
     register_plugin(types.SimpleNamespace(register_samplers=register_samplers), "autoregressive-samplers")
     with pytest.raises(zoo.BadInputError, match="'pixel-loop' drives autoregressive models, not diffusion"):
-        tiny().sample(1, seed=0, sampler="pixel-loop")
+        tiny_ddpm().sample(1, seed=0, sampler="pixel-loop")
 
 
 def test_dtype_names_cover_float64_and_device_errors_name_the_device(tmp_path):
-    save_model_folder(tiny(), tmp_path / "m")
+    save_model_folder(tiny_ddpm(), tmp_path / "m")
     model = zoo.load(str(tmp_path / "m"), dtype="float64", steps=2)
     assert next(model.parameters()).dtype == torch.float64
     assert torch.allclose(model.sample(2, seed=0), zoo.load(str(tmp_path / "m"), steps=2).sample(2, seed=0),
@@ -338,6 +337,7 @@ def test_dtype_names_cover_float64_and_device_errors_name_the_device(tmp_path):
             zoo.api.resolve_device("cuda:0")
 
 
+@pytest.mark.slow
 def test_ddpm_fashion_samples_as_before_by_default():
     """Its config.json names no grid and no rules: DDPM's defaults, trailing and the zoo's, as it was trained."""
     model = zoo.load("ddpm-fashion")
@@ -354,7 +354,7 @@ def test_ddpm_fashion_samples_as_before_by_default():
 
 
 def test_cli_bad_options_are_one_line(tmp_path):
-    save_model_folder(tiny(), tmp_path / "m")
+    save_model_folder(tiny_ddpm(), tmp_path / "m")
     for args in (["--steps", "0"], ["--steps", "999"], ["--sampler", "nope"], ["--eta", "2"]):
         result = CliRunner().invoke(cli, ["sample", str(tmp_path / "m"), "-o", str(tmp_path / "x.png"), *args])
         assert result.exit_code == 1 and "Traceback" not in result.output, result.output
@@ -392,7 +392,7 @@ def test_a_third_party_sampler_drives_the_ddpm_model_by_name(register_plugin, tm
                              description="x_0 prediction in one network evaluation"))
 
     register_plugin(types.SimpleNamespace(register_samplers=register_samplers), "one-step-plugin")
-    model = tiny()
+    model = tiny_ddpm()
     images = model.sample(2, seed=3, sampler="one-step")
     x = initial_noise(model, (2, 1, 28, 28), zoo.interfaces.make_generator(3))
     with torch.no_grad():
@@ -417,7 +417,7 @@ def test_the_timestep_grid():
 
 
 def test_grid_and_rules_are_sampling_options_at_load_and_per_call(tmp_path):
-    model = tiny()
+    model = tiny_ddpm()
     calls = []
     model.forward = lambda x, t: calls.append(int(t[0])) or torch.zeros_like(x)
     model.sample(1, seed=0, steps=4)
@@ -429,6 +429,6 @@ def test_grid_and_rules_are_sampling_options_at_load_and_per_call(tmp_path):
     model.configure_sampling(timestep_spacing="linspace", rules="diffusers")
     model.sample(1, seed=0, steps=4, sampler="ddpm")
     assert calls == [19, 13, 6, 0]
-    save_model_folder(tiny(), tmp_path / "m")
+    save_model_folder(tiny_ddpm(), tmp_path / "m")
     loaded = zoo.load(str(tmp_path / "m"), timestep_spacing="leading", rules="diffusers", sampler="ddpm")
     assert loaded.sampling_options == {"timestep_spacing": "leading", "rules": "diffusers"}

@@ -20,7 +20,7 @@ from zoo_plugins.ddpm.samplers import DDIMSampler, DDPMSampler
 import zoo
 from zoo.diffusion import NoiseSchedule, timestep_grid
 
-from .test_ddpm import TINY_UNET, fill_cache
+from .test_ddpm import REPO, TINY_UNET, write_unet
 
 diffusers = pytest.importorskip("diffusers")
 
@@ -181,12 +181,14 @@ def test_steps_offset_shifts_the_leading_grid_as_diffusers():
     assert schedule.timesteps(50, "trailing")[-1] == 19  # the offset is the leading grid's only
 
 
-def test_zoo_load_ddpm_cifar_samples_as_the_repo_pipelines(hf_cache, same_noise):
+@pytest.mark.slow
+def test_zoo_load_ddpm_cifar_samples_as_the_repo_pipelines(hub_snapshot, same_noise):
     """The whole model: the zoo's default is DDIMPipeline's default on the repo's files (DDIM, 50 steps, η = 0,
     leading grid); ``sampler="ddpm"`` is DDPMPipeline (strided here, 20 steps, to stay fast)."""
-    unet = fill_cache(hf_cache, TINY_UNET).double()
+    snapshot = hub_snapshot(REPO)
+    unet = write_unet(snapshot, TINY_UNET).double()
     model = zoo.load("ddpm-cifar", dtype="float64")
-    scheduler = diffusers.DDPMScheduler.from_pretrained(next(hf_cache.glob("models--*/snapshots/*")))
+    scheduler = diffusers.DDPMScheduler.from_pretrained(snapshot)
 
     def pipeline(cls, **kwargs):
         pipe = cls(unet=unet, scheduler=scheduler)

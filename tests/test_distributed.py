@@ -1,4 +1,4 @@
-"""Training on several processes (2 CPU processes on gloo, through Accelerate's debug launcher):
+"""Training on several processes (2 CPU processes on gloo, as Accelerate's debug launcher starts them):
 every trainable architecture ends with the same weights on both ranks, and a model without
 batch-dependent layers trained on 2 processes matches 1 process at twice the batch."""
 
@@ -33,9 +33,23 @@ def _train(arch: str, data: str, out: str, batch_size: int, ema_decay: float = 0
 
 
 def launch(fn, *args) -> None:
-    from accelerate import debug_launcher
+    """``accelerate.debug_launcher(fn, args, num_processes=2)``, but in fresh interpreters on a free port.
+    The debug launcher forks, and a fork of a process that has already run torch's OpenMP thread pool
+    (any earlier test in the session) can hang the children at their first parallel operation."""
+    import socket
+    import tempfile
 
-    debug_launcher(fn, args=args, num_processes=2)
+    from accelerate.utils import PrepareForLaunch, patch_environment
+    from torch.multiprocessing import start_processes
+
+    with socket.socket() as sock:  # another test run on this machine may hold accelerate's default port
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with tempfile.NamedTemporaryFile() as rdv, patch_environment(
+        world_size=2, master_addr="127.0.0.1", master_port=str(port), accelerate_mixed_precision="no",
+        accelerate_debug_rdv_file=rdv.name, accelerate_use_cpu="yes", gloo_socket_ifname="lo",
+    ):
+        start_processes(PrepareForLaunch(fn, debug=True), args=args, nprocs=2, start_method="spawn")
 
 
 @pytest.mark.parametrize("arch", trainable())

@@ -35,6 +35,7 @@ def test_frechet_distance_matches_the_closed_form_for_gaussians():
     assert fd == pytest.approx(4 * 1.0 + 4 * 1.5**2, rel=0.03)
 
 
+@pytest.mark.slow
 def test_kid_is_near_zero_for_one_distribution_and_large_for_two():
     a, b = gaussians()
     same, _ = quality.kernel_distance(a, b, subset_size=500)
@@ -167,6 +168,7 @@ def test_fid_refuses_a_weights_file_that_would_run_code(eval_env):
     assert result.exit_code == 1 and "refusing" in result.output
 
 
+@pytest.mark.slow
 def test_eval_passes_sampler_options_to_the_model(eval_env, register_plugin):
     """`zoo eval ID --sampler ddim --steps N` scores a diffusion model at that sampler setting."""
     folder = eval_env / "tiny-ddpm"

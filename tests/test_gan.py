@@ -8,7 +8,6 @@ from torch import nn
 from zoo_plugins.cgan.model import CGANTrainingStep
 from zoo_plugins.wgan_gp.model import WGANGPTrainingStep
 
-import zoo
 from zoo.errors import BadInputError
 from zoo.gan import (
     LOSSES,
@@ -21,7 +20,7 @@ from zoo.gan import (
     r1_penalty,
 )
 
-from .test_cli import one_line_error, run
+from .conftest import one_line_error, run, tiny
 
 
 class Backward:
@@ -29,11 +28,6 @@ class Backward:
 
     def backward(self, loss: torch.Tensor) -> None:
         loss.backward()
-
-
-def tiny(arch: str):
-    torch.manual_seed(0)
-    return zoo.create(arch, **zoo.model_spec(arch).test_config)
 
 
 def bound(step: GANTrainingStep) -> GANTrainingStep:

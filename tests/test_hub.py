@@ -6,7 +6,6 @@ from __future__ import annotations
 import types
 
 import pytest
-import torch
 from click.testing import CliRunner
 
 import zoo
@@ -14,18 +13,15 @@ from zoo import ModelSpec, hookimpl
 from zoo.cli import cli
 from zoo.weights import save_model_folder, sha256_file
 
+from .conftest import HUB_COMMIT as COMMIT
+from .conftest import tiny
+
 REPO = "zoo-test/tiny-vae"
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
-def fill_cache(cache, repo=REPO, commit=COMMIT):
-    """Lay out a model folder the way huggingface_hub caches a download."""
-    repo_dir = cache / ("models--" + repo.replace("/", "--"))
-    snapshot = repo_dir / "snapshots" / commit
-    torch.manual_seed(0)
-    save_model_folder(zoo.create("vae", **zoo.model_spec("vae").test_config), snapshot, card="# tiny\n")
-    (repo_dir / "refs").mkdir(parents=True)
-    (repo_dir / "refs" / "main").write_text(commit)
+def write_tiny_vae(snapshot):
+    """A tiny VAE's model folder as the repo's files (in a ``hub_snapshot``)."""
+    save_model_folder(tiny("vae"), snapshot, card="# tiny\n")
     return snapshot
 
 
@@ -42,8 +38,8 @@ def hub_plugin(register_plugin):
     return _register
 
 
-def test_load_from_a_prefilled_cache_offline(hf_cache, hub_plugin, monkeypatch):
-    snapshot = fill_cache(hf_cache)
+def test_load_from_a_prefilled_cache_offline(hub_snapshot, hub_plugin, monkeypatch):
+    snapshot = write_tiny_vae(hub_snapshot(REPO))
     hub_plugin(sha256=sha256_file(snapshot / "model.safetensors"))
     import huggingface_hub
 
@@ -57,8 +53,8 @@ def test_load_from_a_prefilled_cache_offline(hf_cache, hub_plugin, monkeypatch):
     assert CliRunner().invoke(cli, ["pull", "tiny-hub"]).exit_code == 0
 
 
-def test_hf_hub_ids_load(hf_cache):
-    fill_cache(hf_cache)
+def test_hf_hub_ids_load(hub_snapshot):
+    write_tiny_vae(hub_snapshot(REPO))
     assert zoo.load(f"hf-hub:{REPO}").sample(1, seed=0).shape == (1, 1, 28, 28)
     assert zoo.load(f"hf-hub:{REPO}@{COMMIT}").sample(1, seed=0).shape == (1, 1, 28, 28)
 
@@ -75,8 +71,8 @@ def test_missing_offline_is_one_clear_line(hf_cache, hub_plugin):
         assert REPO in result.output and "zoo pull tiny-hub" in result.output
 
 
-def test_sha256_mismatch_is_refused(hf_cache, hub_plugin):
-    fill_cache(hf_cache)
+def test_sha256_mismatch_is_refused(hub_snapshot, hub_plugin):
+    write_tiny_vae(hub_snapshot(REPO))
     hub_plugin(sha256="0" * 64)
     with pytest.raises(zoo.WeightsError, match="sha256"):
         zoo.load("tiny-hub")
@@ -87,7 +83,7 @@ def test_pull_of_a_bundled_model_says_so():
     assert result.exit_code == 1 and "no Hub repo" in result.output
 
 
-def test_no_network_without_the_offline_flag_fails_at_once(hf_cache, hub_plugin, monkeypatch):
+def test_no_network_without_the_offline_flag_fails_at_once(hf_cache, hub_snapshot, hub_plugin, monkeypatch):
     import socket
     import time
 
@@ -105,5 +101,5 @@ def test_no_network_without_the_offline_flag_fails_at_once(hf_cache, hub_plugin,
     result = CliRunner().invoke(cli, ["sample", "tiny-hub", "-o", str(hf_cache / "x.png")])
     assert result.exit_code == 1 and "zoo pull tiny-hub" in result.output and "Traceback" not in result.output
     assert time.perf_counter() - t0 < 10  # no half-minute of retries
-    fill_cache(hf_cache)  # with the files cached, the same call works without a network
+    write_tiny_vae(hub_snapshot(REPO))  # with the files cached, the same call works without a network
     assert CliRunner().invoke(cli, ["sample", "tiny-hub", "-o", str(hf_cache / "y.png")]).exit_code == 0

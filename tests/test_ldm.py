@@ -82,8 +82,9 @@ def test_a_missing_or_wrong_component_is_one_clear_line(tmp_path):
 
 
 def test_the_latent_cache_follows_the_autoencoder_and_the_data(tiny_fashion, tmp_path):
-    from zoo.data import load_source
     from zoo_plugins.ldm.train import LatentDiffusionTrainingStep
+
+    from zoo.data import load_source
 
     model = tiny("ldm")
     step = LatentDiffusionTrainingStep(model)

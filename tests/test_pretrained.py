@@ -36,7 +36,8 @@ def test_card_has_front_matter_and_the_training_command(model_id):
     assert "zoo train" in card and "Wall time" in card and "Hardware" in card
 
 
-@pytest.mark.parametrize("model_id", BUNDLED)
+@pytest.mark.parametrize("model_id", [pytest.param(m, marks=pytest.mark.slow) if m == "ddpm-fashion" else m
+                                      for m in BUNDLED])  # ddpm-fashion: 50 DDIM steps of its UNet, twice
 def test_bundled_model_samples_deterministically(model_id):
     model = zoo.load(model_id)
     a, b = model.sample(8, seed=0), model.sample(8, seed=0)
@@ -62,7 +63,8 @@ def test_vae_fashion_reconstructs_real_test_images():
 
 
 @pytest.mark.realdata
-def test_cgan_fashion_draws_the_class_asked_for():
+@pytest.mark.slow  # zoo eval's reference features: 60,000 train images through the classifier, once per run
+def test_cgan_fashion_draws_the_class_asked_for(fashion_reference):
     from zoo.metrics.evaluate import evaluate
 
     result = evaluate("cgan-fashion", ["class-acc"], num_samples=200, seed=0)

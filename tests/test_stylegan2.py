@@ -15,10 +15,12 @@ from zoo.cli import cli
 from zoo.errors import BadInputError
 from zoo.weights import save_model_folder
 
+from .conftest import one_line_error, tiny
 
-def tiny(**overrides):
-    torch.manual_seed(0)
-    model = zoo.create("stylegan2", **{**zoo.model_spec("stylegan2").test_config, **overrides})
+
+def trained_like(**overrides):
+    """The tiny StyleGAN2 with w_avg and noise strengths as training leaves them."""
+    model = tiny("stylegan2", **overrides)
     with torch.no_grad():  # as after training: w_avg away from 0, noise inputs switched on
         model.G.mapping.w_avg.normal_()
         for name, p in model.G.named_parameters():
@@ -29,7 +31,7 @@ def tiny(**overrides):
 
 @pytest.fixture(scope="module")
 def model():
-    return tiny()
+    return trained_like()
 
 
 def close(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -97,7 +99,7 @@ def test_bad_truncation_is_refused(model, psi):
 
 
 def test_unknown_option_and_load_time_defaults(tmp_path):
-    model = tiny()
+    model = trained_like()
     with pytest.raises(BadInputError, match="unknown options"):
         model.sample(1, seed=0, steps=3)
     with pytest.raises(BadInputError, match="noise"):
@@ -155,7 +157,7 @@ def test_interpolation_is_linear_in_w(model):
 def test_training_step_updates_both_networks_with_r1_and_style_mixing():
     from zoo_plugins.stylegan2.train import StyleGAN2TrainingStep
 
-    model = tiny(mixing_prob=1.0).train()
+    model = trained_like(mixing_prob=1.0).train()
 
     class Accelerator:
         def backward(self, loss):
@@ -179,7 +181,7 @@ def test_training_step_updates_both_networks_with_r1_and_style_mixing():
 
 
 def test_training_fakes_use_fresh_noise():
-    model = tiny(mixing_prob=0.0).train()
+    model = trained_like(mixing_prob=0.0).train()
     torch.manual_seed(1)
     a = model.training_fakes(2, None, torch.device("cpu"))
     assert a.shape == (2, 1, 28, 28) and a.requires_grad
@@ -197,17 +199,11 @@ def mix_cli():
     cli.commands.pop("mix", None)
 
 
-def one_line_error(result, fragment: str) -> None:
-    assert result.exit_code != 0 and "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and fragment in errors[0], result.output
-
-
 def test_zoo_mix_writes_the_grid_and_refuses_bad_input(mix_cli, tmp_path):
     from PIL import Image
 
     folder = tmp_path / "sg2"
-    save_model_folder(tiny(), folder)
+    save_model_folder(trained_like(), folder)
     out = tmp_path / "grid.png"
     args = ["mix", str(folder), "--rows", "1", "2", "--cols", "3", "4", "5", "--layers", "0-3", "-o", str(out)]
     result = mix_cli.invoke(cli, args)

@@ -69,48 +69,56 @@ def resolve_reference(ref: str) -> tuple[Model, dict[str, str]]:
     return model, {"id": ref, "sha256": W.sha256_file(weights)}
 
 
-def build_components(spec: ModelSpec, config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The component models of a composite ``spec`` from the descriptions in ``config`` (see the module
-    docstring), and the descriptions to record in its config. Raises one clear error for a component
-    that is missing or of the wrong kind."""
+def build_component(composite: str, name: str, role: str, value: Any) -> tuple[Any, dict[str, Any]]:
+    """One component model from its description (see the module docstring), and what to record of it."""
     import zoo
     from zoo.interfaces import Model
 
+    model: Any
+    described: dict[str, Any]
+    if value is None:
+        raise BadInputError(f"'{composite}' needs its component '{name}' (a pretrained id, an architecture id or"
+                            " a model folder)")
+    if isinstance(value, Model):
+        model = value
+        described = getattr(model, "zoo_reference", None) or _own_description(model)
+    elif isinstance(value, dict) and "id" in value:
+        model, described = resolve_reference(str(value["id"]))
+        if value.get("sha256") and value["sha256"] != described["sha256"]:
+            raise WeightsError(f"component '{name}' of '{composite}' is pinned to {value['id']} with sha256"
+                               f" {value['sha256'][:12]}…, but those weights have {described['sha256'][:12]}…:"
+                               " not the model it was trained with")
+    elif isinstance(value, dict) and "architecture" in value:
+        options = {k: v for k, v in value.items() if k not in ("architecture", "zoo_version")}
+        model = zoo.create(str(value["architecture"]), **options)
+        described = _own_description(model)
+    elif isinstance(value, str):
+        target = _registered(value)
+        if target is not None and not target.pretrained:
+            model = zoo.create(value)
+            described = _own_description(model)
+        else:
+            model, described = resolve_reference(value)
+    else:
+        raise BadInputError(f"component '{name}' of '{composite}': cannot use {value!r}")
+    _check_role(model, role, composite, name)
+    if "id" in described:
+        model.zoo_reference = described
+    return model, described
+
+
+def build_components(spec: ModelSpec, config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The component models of a composite ``spec`` from the descriptions in ``config``, and the
+    descriptions to record in its config. One clear error for a component that is missing or of the
+    wrong kind."""
     models: dict[str, Any] = {}
     described: dict[str, Any] = {}
     for name, role in spec.components:
-        value = config.get(name)
-        if value is None:
+        if config.get(name) is None:
             names = ", ".join(n for n, _ in spec.components)
             raise BadInputError(f"'{spec.architecture}' is made of components {names}; give '{name}'"
                                 " (a pretrained id, an architecture id or a model folder)")
-        if isinstance(value, Model):
-            model = value
-            described[name] = getattr(model, "zoo_reference", None) or _own_description(model)
-        elif isinstance(value, dict) and "id" in value:
-            model, pinned = resolve_reference(str(value["id"]))
-            if value.get("sha256") and value["sha256"] != pinned["sha256"]:
-                raise WeightsError(f"component '{name}' of '{spec.architecture}' is pinned to {value['id']} with"
-                                   f" sha256 {value['sha256'][:12]}…, but those weights have {pinned['sha256'][:12]}…:"
-                                   " not the model it was trained with")
-            described[name] = pinned
-        elif isinstance(value, dict) and "architecture" in value:
-            options = {k: v for k, v in value.items() if k not in ("architecture", "zoo_version")}
-            model = zoo.create(str(value["architecture"]), **options)
-            described[name] = _own_description(model)
-        elif isinstance(value, str):
-            target = _registered(value)
-            if target is not None and not target.pretrained:
-                model = zoo.create(value)
-                described[name] = _own_description(model)
-            else:
-                model, described[name] = resolve_reference(value)
-        else:
-            raise BadInputError(f"component '{name}' of '{spec.architecture}': cannot use {value!r}")
-        _check_role(model, role, spec.architecture, name)
-        if name in described and "id" in described[name]:
-            model.zoo_reference = described[name]
-        models[name] = model
+        models[name], described[name] = build_component(spec.architecture, name, role, config[name])
     return models, described
 
 
@@ -162,19 +170,10 @@ def load_components(folder: Path, spec: ModelSpec, entries: Any) -> dict[str, An
                 raise WeightsError(f"component '{name}' of {folder} is missing: expected a model folder at {sub}")
             model = load_folder(sub)
         elif isinstance(entry, dict) and isinstance(entry.get("id"), str):
-            model = build_components_one(spec, name, entry)
+            model, _ = build_component(spec.architecture, name, role, entry)
         else:
             raise WeightsError(f"{folder / W.CONFIG_NAME} does not say where component '{name}' is"
                                " ({\"folder\": NAME} or {\"id\": ID, \"sha256\": DIGEST})")
         _check_role(model, role, spec.architecture, name)
         out[name] = model
     return out
-
-
-def build_components_one(spec: ModelSpec, name: str, entry: dict[str, Any]) -> Any:
-    """One pinned reference, checked against its digest."""
-    from types import SimpleNamespace
-
-    one = SimpleNamespace(components=((name, dict(spec.components)[name]),), architecture=spec.architecture)
-    models, _ = build_components(one, {name: entry})  # type: ignore[arg-type]
-    return models[name]

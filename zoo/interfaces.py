@@ -153,39 +153,6 @@ class Generator(Model, ABC):
     ) -> torch.Tensor:
         """Make ``n`` images ``(n, C, H, W)`` in ``[0, 1]`` from the given random generator."""
 
-    def random_labels(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        """Uniform class labels ``(n,)`` drawn from ``generator``, on the model's device."""
-        return torch.randint(len(self.class_names), (n,), generator=generator).to(self.device)
-
-    def resolve_labels(self, labels: Sequence[int | str] | int | str | None, n: int) -> torch.Tensor | None:
-        """Turn class names or indices (one, or one per image) into a ``(n,)`` tensor."""
-        if labels is None:
-            return None
-        if not self.conditional:
-            raise BadInputError(f"{type(self).__name__} is not class-conditional; labels are not accepted")
-        items = [labels] if isinstance(labels, (int, str)) else list(labels)
-        idx = []
-        for item in items:
-            if isinstance(item, str) and item.isdigit():
-                item = int(item)
-            if isinstance(item, str):
-                if item not in self.class_names:
-                    raise BadInputError(
-                        f"unknown class '{item}'; valid classes: {', '.join(self.class_names)}"
-                    )
-                idx.append(self.class_names.index(item))
-            elif isinstance(item, int) and 0 <= item < len(self.class_names):
-                idx.append(item)
-            else:
-                raise BadInputError(
-                    f"class index {item!r} out of range 0..{len(self.class_names) - 1}"
-                )
-        if len(idx) == 1:
-            idx = idx * n
-        if len(idx) != n:
-            raise BadInputError(f"got {len(idx)} labels for {n} images; give one or {n}")
-        return torch.tensor(idx, dtype=torch.long)
-
     @torch.no_grad()
     def sample(
         self,

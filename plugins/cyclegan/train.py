@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from zoo.gan import ImagePool, d_least_squares_loss, g_least_squares_loss
-from zoo.training import TrainingStep
+from zoo.training import TrainingStep, fused_optimizer_options
 
 
 def set_requires_grad(modules: list[torch.nn.Module], flag: bool) -> None:
@@ -67,10 +67,11 @@ class CycleGANTrainingStep(TrainingStep):
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         m = self.model
+        g = list(itertools.chain(m.G.parameters(), m.F.parameters()))
+        d = list(itertools.chain(m.D_A.parameters(), m.D_B.parameters()))
         return {
-            "G": torch.optim.Adam(itertools.chain(m.G.parameters(), m.F.parameters()), lr=self.lr, betas=self.betas),
-            "D": torch.optim.Adam(itertools.chain(m.D_A.parameters(), m.D_B.parameters()), lr=self.lr,
-                                  betas=self.betas),
+            "G": torch.optim.Adam(g, lr=self.lr, betas=self.betas, **fused_optimizer_options(g)),
+            "D": torch.optim.Adam(d, lr=self.lr, betas=self.betas, **fused_optimizer_options(d)),
         }
 
     def learning_rate(self, step: int) -> float:
@@ -80,7 +81,7 @@ class CycleGANTrainingStep(TrainingStep):
             return self.lr
         return self.lr * max(0.0, 1 - (step - start) / max(self.total_steps - start, 1))
 
-    def step(self, images, labels, step, accelerator) -> dict[str, float]:
+    def step(self, images, labels, step, accelerator) -> dict[str, float | torch.Tensor]:
         m = self.model
         real_a, real_b = images["a"] * 2 - 1, images["b"] * 2 - 1
         lr = self.learning_rate(step)
@@ -96,11 +97,11 @@ class CycleGANTrainingStep(TrainingStep):
         adv = g_least_squares_loss(m.D_B(fake_b)) + g_least_squares_loss(m.D_A(fake_a))
         cyc = F.l1_loss(rec_a, real_a) + F.l1_loss(rec_b, real_b)
         loss_g = adv + self.lambda_cycle * cyc
-        logs = {"g_adv": adv.item(), "cycle": cyc.item()}
+        logs: dict[str, float | torch.Tensor] = {"g_adv": adv.detach(), "cycle": cyc.detach()}  # read when logged
         if self.lambda_identity > 0:
             idt = F.l1_loss(m.G(real_b), real_b) + F.l1_loss(m.F(real_a), real_a)
             loss_g = loss_g + self.lambda_identity * self.lambda_cycle * idt
-            logs["identity"] = idt.item()
+            logs["identity"] = idt.detach()
         opt_g = self.optimizers["G"]
         opt_g.zero_grad(set_to_none=True)
         accelerator.backward(loss_g)
@@ -115,7 +116,7 @@ class CycleGANTrainingStep(TrainingStep):
         opt_d.zero_grad(set_to_none=True)
         accelerator.backward(loss_d_a + loss_d_b)
         opt_d.step()
-        logs.update(d_a=loss_d_a.item(), d_b=loss_d_b.item(), lr=lr)
+        logs.update(d_a=loss_d_a.detach(), d_b=loss_d_b.detach(), lr=lr)
         return logs
 
     @torch.no_grad()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 
 from zoo.diffusion import NoiseSchedule, denoising_loss, min_snr_weights  # noqa: F401
-from zoo.training import TrainingStep
+from zoo.training import TrainingStep, fused_optimizer_options
 
 
 def diffusion_loss(model: torch.nn.Module, schedule: NoiseSchedule, images: torch.Tensor, gamma: float,
@@ -31,9 +31,11 @@ class DDPMTrainingStep(TrainingStep):
         self.max_grad_norm = max_grad_norm
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"unet": torch.optim.AdamW(self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay)}
+        params = list(self.model.parameters())
+        return {"unet": torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay,
+                                          **fused_optimizer_options(params))}
 
-    def step(self, images, labels, step, accelerator) -> dict[str, float]:
+    def step(self, images, labels, step, accelerator) -> dict[str, torch.Tensor]:
         opt = self.optimizers["unet"]
         lr = self.lr * min(1.0, (step + 1) / self.warmup_steps) if self.warmup_steps else self.lr
         for group in opt.param_groups:  # a function of the step number, so a resumed run continues it
@@ -44,7 +46,7 @@ class DDPMTrainingStep(TrainingStep):
         if self.max_grad_norm:
             accelerator.clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
         opt.step()
-        return {"loss": loss.item()}
+        return {"loss": loss.detach()}  # read by the loop when it logs: no wait per step
 
     @torch.no_grad()
     def evaluate(self, model, images, labels) -> dict[str, float]:

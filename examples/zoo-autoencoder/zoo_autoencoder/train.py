@@ -5,24 +5,27 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from zoo.training import TrainingStep
+from zoo.training import TrainingStep, fused_optimizer_options
 
 
 class AETrainingStep(TrainingStep):
+    channels_last = True  # faster convolutions on the CPU (zoo.training.to_channels_last)
+
     def __init__(self, model, lr: float = 1e-3) -> None:
         super().__init__(model)
         self.lr = lr
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"ae": torch.optim.Adam(self.model.parameters(), lr=self.lr)}
+        params = list(self.model.parameters())
+        return {"ae": torch.optim.Adam(params, lr=self.lr, **fused_optimizer_options(params))}
 
-    def step(self, images, labels, step, accelerator) -> dict[str, float]:
+    def step(self, images, labels, step, accelerator) -> dict[str, torch.Tensor]:
         loss = F.mse_loss(self.model(images), images)
         opt = self.optimizers["ae"]
         opt.zero_grad(set_to_none=True)
         accelerator.backward(loss)
         opt.step()
-        return {"mse": loss.item()}
+        return {"mse": loss.detach()}  # read by the loop when it logs: no wait per step
 
     @torch.no_grad()
     def on_train_end(self, model, images, labels) -> None:
