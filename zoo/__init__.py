@@ -14,6 +14,7 @@ from zoo.errors import (
     BadInputError,
     DataError,
     DuplicateModelError,
+    HubError,
     OutputError,
     PluginError,
     UnknownModelError,
@@ -26,7 +27,7 @@ from zoo.registry import ModelSpec, SamplerSpec
 __version__ = "0.1.0"
 
 __all__ = [
-    "BadInputError", "DataError", "DuplicateModelError", "ModelSpec", "OutputError", "PluginError",
+    "BadInputError", "DataError", "DuplicateModelError", "HubError", "ModelSpec", "OutputError", "PluginError",
     "SamplerSpec", "UnknownModelError", "WeightsError", "ZooError", "create", "hookimpl",
     "list_models", "load", "model_spec", "Generator", "Encoder", "Sampler", "LatentGenerator",
 ]

@@ -669,6 +669,39 @@ def pull(model_id: str) -> None:
     click.echo(f"{spec.id}: {spec.hub_repo} is in the cache at {folder}")
 
 
+@cli.command()
+@click.argument("folder_or_id")
+@click.argument("repo_id", metavar="ORG/NAME")
+@click.option("--private", is_flag=True, help="Create the repo private (an existing repo keeps its visibility).")
+@click.option("--revision", default=None, metavar="BRANCH", help="Commit to this branch (created if missing).")
+@click.option("--create-pr", is_flag=True, help="Open a pull request with the commit instead.")
+@click.option("--dry-run", is_flag=True, help="Check, then print the files and card metadata; send nothing.")
+@click.option("-m", "--message", default=None, help="Commit message (default: Upload FOLDER with zoo push).")
+def push(folder_or_id: str, repo_id: str, private: bool, revision: str | None, create_pr: bool, dry_run: bool,
+         message: str | None) -> None:
+    """Upload a model folder (or a bundled model by id) to the Hugging Face Hub as ORG/NAME, in one commit.
+
+    The folder is checked first: config.json names an installed architecture, the weights load and
+    make images, the card's metadata is valid. Afterwards zoo.load("hf-hub:ORG/NAME") loads it back.
+    """
+    from zoo.publish import push as push_folder
+
+    plan = push_folder(folder_or_id, repo_id, private=private, revision=revision, create_pr=create_pr,
+                       dry_run=dry_run, commit_message=message)
+    for line in plan.checked:
+        click.echo(f"checked: {line}")
+    if dry_run:
+        target = f"{repo_id}" + (f" @ {revision}" if revision else "") + (" (as a pull request)" if create_pr else "")
+        click.echo(f"would upload {len(plan.files)} files from {plan.folder} to {target} in one commit:")
+        for path, local in plan.files:
+            click.echo(f"  {path}  ({local.stat().st_size:,} bytes)")
+        click.echo("card metadata:")
+        click.echo("\n".join(f"  {line}" for line in plan.metadata.splitlines()))
+        return
+    click.echo(f"pushed {len(plan.files)} files to {repo_id}: {plan.url}")
+    click.echo(f'load it with zoo.load("hf-hub:{repo_id}")')
+
+
 # --------------------------------------------------------------------------- training
 
 
