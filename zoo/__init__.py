@@ -30,6 +30,7 @@ __all__ = [
     "BadInputError", "DataError", "DuplicateModelError", "HubError", "ModelSpec", "OutputError", "PluginError",
     "SamplerSpec", "UnknownModelError", "WeightsError", "ZooError", "create", "hookimpl",
     "list_models", "load", "model_spec", "Generator", "Encoder", "Sampler", "LatentGenerator",
+    "TrainingStep",
 ]
 
 _LAZY = {
@@ -37,6 +38,7 @@ _LAZY = {
     "load_folder": "zoo.api",
     "Generator": "zoo.interfaces", "LatentGenerator": "zoo.interfaces",
     "Encoder": "zoo.interfaces", "Sampler": "zoo.interfaces",
+    "TrainingStep": "zoo.training",
 }
 
 

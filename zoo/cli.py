@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from zoo import __version__
 from zoo.errors import BadInputError, ZooError
 
 
@@ -60,7 +61,7 @@ def _quiet_invoke(invoke: Any, ctx: click.Context) -> Any:
 
 
 @click.group(cls=ZooGroup)
-@click.version_option(package_name="zoo", prog_name="zoo")
+@click.version_option(version=__version__, prog_name="zoo")
 def cli() -> None:
     """A model zoo for generative image models.
 
@@ -700,6 +701,19 @@ def push(folder_or_id: str, repo_id: str, private: bool, revision: str | None, c
         return
     click.echo(f"pushed {len(plan.files)} files to {repo_id}: {plan.url}")
     click.echo(f'load it with zoo.load("hf-hub:{repo_id}")')
+
+
+@cli.command("new-plugin")
+@click.argument("name")
+@click.option("--dir", "parent", default=".", show_default=True, help="Where to make the zoo-NAME folder.")
+def new_plugin(name: str, parent: str) -> None:
+    """Make a working plugin distribution zoo-NAME: pyproject with the zoo entry point, a tiny model
+    (architecture NAME), its training step, a README, and tests that run the conformance kit."""
+    from zoo.scaffold import render
+
+    folder = render(name, parent)
+    click.echo(f"wrote {folder}")
+    click.echo(f"next: pip install -e {folder} && (cd {folder} && pytest) && zoo list {name.replace('_', '-')}")
 
 
 # --------------------------------------------------------------------------- training
