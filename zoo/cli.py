@@ -243,12 +243,14 @@ def datasets(as_json: bool) -> None:
 
 
 # --------------------------------------------------------------------------- sampling
+# device_option, force_option, load_for_command, write_outputs and check_outputs are public: a plugin's
+# own commands (the register_commands hook) use them to behave like the zoo's (docs/plugin-guide.md).
 
 device_option = click.option("--device", default=None, help="cpu (default), cuda, cuda:N.")
 force_option = click.option("--force", is_flag=True, help="Overwrite existing output files.")
 
 
-def _load(model_id: str, device: str | None, role: str | None = None, **options: Any) -> Any:
+def load_for_command(model_id: str, device: str | None, role: str | None = None, **options: Any) -> Any:
     """``zoo.load``, then one clear line if the model lacks the ``role`` the command needs."""
     import zoo
     from zoo.interfaces import require_role
@@ -259,7 +261,9 @@ def _load(model_id: str, device: str | None, role: str | None = None, **options:
     return model
 
 
-def _write_images(images: Any, output: str | None, out_dir: str | None, force: bool, nrow: int | None = None) -> None:
+def write_outputs(images: Any, output: str | None, out_dir: str | None, force: bool, nrow: int | None = None) -> None:
+    """Write images ``(B, C, H, W)`` in ``[0, 1]`` as one grid PNG (``output``) and/or one PNG each
+    (``out_dir``), and say where."""
     from zoo.images import save_grid, save_images
 
     if output:
@@ -270,7 +274,7 @@ def _write_images(images: Any, output: str | None, out_dir: str | None, force: b
         click.echo(f"wrote {len(paths)} PNGs to {out_dir}")
 
 
-def _check_outputs(output: str | None, out_dir: str | None, force: bool) -> None:
+def check_outputs(output: str | None, out_dir: str | None, force: bool) -> None:
     """Validate output paths before any expensive work."""
     from zoo.images import check_output_path
 
@@ -360,9 +364,9 @@ def sample(model_id: str, n: int, seed: int | None, output: str | None, out_dir:
     from zoo.interfaces import check_count
 
     check_count(n)
-    _check_outputs(output, out_dir, force)
+    check_outputs(output, out_dir, force)
     options = _sample_options(sampling)
-    model = _load(model_id, device, "generator")
+    model = load_for_command(model_id, device, "generator")
     if output:  # before any image is made: a grid that could not be written is refused now
         from zoo.images import check_grid
 
@@ -370,7 +374,7 @@ def sample(model_id: str, n: int, seed: int | None, output: str | None, out_dir:
     batches = model.iter_samples(n, seed=seed, labels=list(labels) or None, batch_size=batch_size,
                                  progress=_progress(), **options)
     if output:  # a grid needs every image at once
-        _write_images(torch.cat(list(batches)), output, out_dir, force, nrow)
+        write_outputs(torch.cat(list(batches)), output, out_dir, force, nrow)
         return
     from zoo.images import image_paths, write_images
 
@@ -395,12 +399,12 @@ def reconstruct(model_id: str, images: tuple[str, ...], output: str, device: str
 
     from zoo.images import load_image
 
-    _check_outputs(output, None, force)
-    model = _load(model_id, device, "encoder")
+    check_outputs(output, None, force)
+    model = load_for_command(model_id, device, "encoder")
     c, h, _ = model.image_shape
     x = torch.stack([load_image(p, c, h) for p in images])
     recon = model.reconstruct(x.to(model.device)).cpu()
-    _write_images(torch.cat([x, recon]), output, None, force, nrow=len(images))
+    write_outputs(torch.cat([x, recon]), output, None, force, nrow=len(images))
 
 
 @cli.command()
@@ -422,8 +426,8 @@ def interpolate(model_id: str, seeds: tuple[int, int] | None, image_paths: tuple
     check_count(steps, "--steps")
     if bool(seeds) == bool(image_paths):
         raise BadInputError("give exactly one of --seeds A B or --images A.png B.png")
-    _check_outputs(output, None, force)
-    model = _load(model_id, device)
+    check_outputs(output, None, force)
+    model = load_for_command(model_id, device)
     from zoo.images import check_grid
 
     check_grid(steps, model.image_shape, steps)
@@ -441,7 +445,7 @@ def interpolate(model_id: str, seeds: tuple[int, int] | None, image_paths: tuple
         assert image_paths is not None
         a, b = (load_image(p, c, h).to(model.device) for p in image_paths)
         strip = model.interpolate_images(a, b, steps).cpu()
-    _write_images(torch.as_tensor(strip), output, None, force, nrow=steps)
+    write_outputs(torch.as_tensor(strip), output, None, force, nrow=steps)
 
 
 @cli.command()
@@ -477,8 +481,8 @@ def translate(model_id: str, inputs: tuple[str, ...], direction: str | None, to:
     check_seed(seed)
     if nrow is not None:
         check_count(nrow, "--nrow")
-    _check_outputs(output, out_dir, force)
-    model = _load(model_id, device, "translation")
+    check_outputs(output, out_dir, force)
+    model = load_for_command(model_id, device, "translation")
     resolved = model.resolve_direction(direction, to=to)
     source, target = model.direction_domains(resolved)
     if from_data:
