@@ -7,33 +7,20 @@ of a plain ``pytest`` (pyproject's addopts); ``pytest -m "slow or cards"`` runs 
 
 from __future__ import annotations
 
-import gzip
-import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from zoo import plugins
-
-
-def write_idx(path: Path, array: np.ndarray) -> None:
-    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(">" + "I" * array.ndim, *array.shape)
-    with gzip.open(path, "wb") as f:
-        f.write(header + array.astype(np.uint8).tobytes())
+from zoo.testing import tiny_model, write_tiny_fashion
+from zoo.testing import write_idx as write_idx  # re-exported: test files import it from here
 
 
 @pytest.fixture
 def tiny_fashion(tmp_path: Path) -> Path:
     """A folder shaped like the Debian package: 64 train and 32 test random 28×28 images."""
-    rng = np.random.default_rng(0)
-    folder = tmp_path / "fashion"
-    folder.mkdir()
-    for prefix, n in (("train", 64), ("t10k", 32)):
-        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
-        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, (n,)))
-    return folder
+    return write_tiny_fashion(tmp_path / "fashion", num_train=64, num_test=32)
 
 
 @pytest.fixture
@@ -107,13 +94,8 @@ def hub_snapshot(hf_cache: Path) -> Callable[..., Path]:
 
 
 def tiny(arch: str, **overrides):
-    """An untrained model of ``arch`` on its tiny test config, seeded."""
-    import torch
-
-    import zoo
-
-    torch.manual_seed(0)
-    return zoo.create(arch, **{**zoo.model_spec(arch).test_config, **overrides})
+    """An untrained model of ``arch`` on its tiny test config, seeded (the conformance kit's ``tiny_model``)."""
+    return tiny_model(arch, **overrides)
 
 
 def run(*args: str):

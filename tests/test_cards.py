@@ -69,3 +69,67 @@ def test_small_case_reproduces(cmd, rows, fashion_reference):
     out = json.loads(result.output)
     for model_id, name, value, tol in rows:
         assert measured(out, name) == pytest.approx(value, rel=tol / 100, abs=1e-6), f"{model_id}: {name}"
+
+
+def card_table(text: str) -> list[tuple[str, float]]:
+    return [(m["name"], float(m["value"])) for m in ROW.finditer(text)
+            if "floor" not in m["name"] and "source only" not in m["name"]]
+
+
+@pytest.mark.parametrize("folder", sorted(p.parent.name for p in bundled_root().glob("*/README.md")))
+def test_card_metadata_is_huggingface_hubs_and_carries_the_tables_numbers(folder):
+    from huggingface_hub import ModelCard
+
+    from zoo.cards import check_card, refresh_card
+    from zoo.errors import UnknownModelError
+    from zoo.plugins import get_registry
+
+    readme = bundled_root() / folder / "README.md"
+    data = check_card(readme)
+    assert data.library_name == "zoo" and data.license == "apache-2.0"
+    try:
+        spec = get_registry().get(folder)
+    except UnknownModelError:  # the evaluation classifier
+        spec = None
+        assert data.pipeline_tag == "image-classification"
+    else:
+        translator = "translation" in spec.capabilities
+        assert data.pipeline_tag == ("image-to-image" if translator else "unconditional-image-generation")
+        assert data.datasets and (translator or data.datasets == ["zalando-datasets/fashion_mnist"])
+        indexed = [(r.metric_name, r.metric_value) for r in ModelCard(readme.read_text()).data.eval_results]
+        assert indexed == card_table(readme.read_text()) and indexed  # the same numbers, none left out
+    # the committed card is what the code makes of it: regenerating changes nothing
+    assert refresh_card(readme, spec) == readme.read_text()
+
+
+def test_a_translator_is_image_to_image_and_a_generator_unconditional_generation():
+    import zoo
+    from zoo.cards import Measurement, card_data
+
+    assert card_data(zoo.model_spec("cyclegan")).pipeline_tag == "image-to-image"
+    data = card_data(zoo.model_spec("dcgan-fashion"), [Measurement("FD (1,000 samples)", 1.5, "zoo eval x"),
+                                                       Measurement("FD (1,000 samples), real test vs train floor",
+                                                                   0.1, "zoo eval x")])
+    assert data.pipeline_tag == "unconditional-image-generation"
+    [result] = data.eval_results  # the floor is not the model's number
+    assert (result.metric_type, result.metric_value, result.dataset_type) == ("fd", 1.5,
+                                                                             "zalando-datasets/fashion_mnist")
+    assert result.metric_args == {"command": "zoo eval x"}
+
+
+@pytest.mark.parametrize(("front", "message"), [
+    ("library_name: diffusers\nlicense: mit\npipeline_tag: image-to-image", "library_name is 'diffusers'"),
+    ("library_name: zoo\npipeline_tag: image-to-image", "no license"),
+    ("library_name: zoo\nlicense: mit\npipeline_tag: text-generation", "pipeline_tag 'text-generation'"),
+    ("library_name: zoo\nlicense: [unclosed", "is not valid"),
+])
+def test_invalid_card_metadata_is_one_clear_error(tmp_path, front, message):
+    from zoo.cards import check_card
+    from zoo.errors import WeightsError
+
+    (tmp_path / "README.md").write_text(f"---\n{front}\n---\n\n# a card\n")
+    with pytest.raises(WeightsError, match=re.escape(message)) as err:
+        check_card(tmp_path / "README.md")
+    assert "\n" not in str(err.value)
+    with pytest.raises(WeightsError, match="is missing"):
+        check_card(tmp_path / "nothing" / "README.md")

@@ -22,3 +22,24 @@ def test_every_python_package_is_listed_for_the_wheel():
     entry_points = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["zoo"]
     for module in entry_points.values():
         assert module in listed
+
+
+def test_the_distribution_has_a_name_free_on_pypi_and_plugins_depend_on_it():
+    """"zoo" on PyPI is another project: a plugin that required it would install the wrong package."""
+    from zoo.scaffold import DISTRIBUTION
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["name"] == DISTRIBUTION == "zoo-gen"
+    assert project["scripts"] == {"zoo": "zoo.cli:main"}  # the command and the import package stay `zoo`
+    assert project["entry-points"]["pytest11"] == {"zoo": "zoo.pytest_plugin"}  # the kit's pytest plugin
+    example = tomllib.loads((ROOT / "examples" / "zoo-autoencoder" / "pyproject.toml").read_text())["project"]
+    assert [d.split(">")[0] for d in example["dependencies"]] == [DISTRIBUTION]
+
+
+def test_the_plugin_template_ships_with_the_wheel():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    patterns = config["package-data"]["zoo"]
+    templates = [p.relative_to(ROOT / "zoo") for p in (ROOT / "zoo" / "templates").rglob("*") if p.is_file()]
+    assert templates
+    for path in templates:
+        assert any(path.match(pattern) for pattern in patterns), f"zoo/{path} is not in package-data"

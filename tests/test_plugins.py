@@ -226,3 +226,24 @@ def test_a_plugin_adds_a_command_and_a_broken_one_is_skipped(register_plugin):
         assert any(f.name == "grumpy" and f.stage == "register_commands" for f in plugins.failures)
     finally:
         cli.commands.pop("hello", None)
+
+
+def test_a_factory_naming_a_missing_module_is_one_line(register_plugin, tmp_path, monkeypatch):
+    (tmp_path / "zoo_dep_broken.py").write_text("import zoo_not_installed_dependency\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    class Ghost:
+        @hookimpl
+        def register_models(self, register):
+            register(ModelSpec(id="ghost", factory="zoo_no_such_module.model:M", family="gan", image_shape=(1, 8, 8)))
+            register(ModelSpec(id="ghost-dep", factory="zoo_dep_broken:M", family="gan", image_shape=(1, 8, 8)))
+
+    register_plugin(Ghost(), "ghost")
+    with pytest.raises(zoo.PluginError, match="names module 'zoo_no_such_module.model', which does not exist"):
+        zoo.create("ghost")
+    with pytest.raises(zoo.PluginError, match="imports 'zoo_not_installed_dependency', which is not installed"):
+        zoo.create("ghost-dep")
+    from zoo.testing import check_plugin
+
+    with pytest.raises(AssertionError, match="ghost::build: PluginError: 'zoo_no_such_module.model:M' names module"):
+        check_plugin("ghost", ids=["ghost"])

@@ -14,6 +14,7 @@ from zoo.errors import (
     BadInputError,
     DataError,
     DuplicateModelError,
+    HubError,
     OutputError,
     PluginError,
     UnknownModelError,
@@ -21,21 +22,33 @@ from zoo.errors import (
     ZooError,
 )
 from zoo.hookspecs import hookimpl
-from zoo.registry import ModelSpec, SamplerSpec
+from zoo.registry import DatasetSpec, ModelSpec, SamplerSpec
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "BadInputError", "DataError", "DuplicateModelError", "ModelSpec", "OutputError", "PluginError",
-    "SamplerSpec", "UnknownModelError", "WeightsError", "ZooError", "create", "hookimpl",
-    "list_models", "load", "model_spec", "Generator", "Encoder", "Sampler", "LatentGenerator",
+__all__ = [  # the public API a plugin may import (docs/plugin-guide.md)
+    # using models
+    "create", "list_models", "load", "load_folder", "model_spec",
+    # registering: the hook marker and the specs
+    "hookimpl", "ModelSpec", "SamplerSpec", "DatasetSpec", "Option",
+    # roles (zoo.interfaces) and training
+    "Model", "Generator", "LatentGenerator", "SampledGenerator", "Translator", "Encoder", "Likelihood", "Sampler",
+    "capabilities_of", "bits_per_dim", "TrainingStep",
+    # errors
+    "ZooError", "BadInputError", "DataError", "DuplicateModelError", "HubError", "OutputError", "PluginError",
+    "UnknownModelError", "WeightsError",
+    # the conformance kit (zoo.testing)
+    "check_plugin", "parametrize_with_checks",
 ]
 
-_LAZY = {
+_LAZY = {  # heavy modules load on first use: importing zoo imports no torch
     "list_models": "zoo.api", "load": "zoo.api", "create": "zoo.api", "model_spec": "zoo.api",
     "load_folder": "zoo.api",
-    "Generator": "zoo.interfaces", "LatentGenerator": "zoo.interfaces",
-    "Encoder": "zoo.interfaces", "Sampler": "zoo.interfaces",
+    **dict.fromkeys(["Model", "Generator", "LatentGenerator", "SampledGenerator", "Translator", "Encoder",
+                     "Likelihood", "Sampler", "capabilities_of", "bits_per_dim"], "zoo.interfaces"),
+    "TrainingStep": "zoo.training",
+    "Option": "zoo.options",
+    "check_plugin": "zoo.testing", "parametrize_with_checks": "zoo.testing",
 }
 
 

@@ -1,4 +1,6 @@
-"""Model cards: the README.md of a model folder, with Hugging Face YAML front matter.
+"""Model cards: the README.md of a model folder, its front matter built with ``huggingface_hub``'s
+``ModelCardData`` (library_name, pipeline_tag, tags, datasets, license, and the measured numbers in
+``model-index`` form), so that the Hub shows them.
 
 A card states only what was measured, each figure next to the command that measured it.
 """
@@ -6,12 +8,17 @@ A card states only what was measured, each figure next to the command that measu
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from zoo.errors import WeightsError
 from zoo.registry import ModelSpec
+
+if TYPE_CHECKING:
+    from huggingface_hub import ModelCardData
 
 HF_DATASET_IDS = {"fashion-mnist": "zalando-datasets/fashion_mnist", "mnist": "ylecun/mnist"}
 
@@ -28,8 +35,143 @@ class Measurement:
     tolerance: str = ""  # how close a rerun of the command lands, e.g. "±1%"
 
 
-def _yaml_list(key: str, items: Sequence[str]) -> str:
-    return f"{key}:\n" + "".join(f"- {item}\n" for item in items) if items else ""
+GENERATION, TRANSLATION = "unconditional-image-generation", "image-to-image"  # the Hub's pipeline tags
+PIPELINE_TAGS = (GENERATION, TRANSLATION, "image-classification")
+# model-index metric types of the Evaluation table's rows, by the label before " ("
+METRIC_TYPES = {"FD": "fd", "KID": "kid", "precision": "precision", "recall": "recall", "density": "density",
+                "coverage": "coverage", "bits/dim": "bits_per_dim", "NLL": "nll", "class accuracy": "accuracy",
+                "test accuracy": "accuracy"}
+FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n+", re.S)
+# a row of the Evaluation table: | name | value[ unit] | [tolerance |] `command` |
+TABLE_ROW = re.compile(r"^\| (?P<name>[^|]+?) \| (?P<value>-?[\d.]+(?:e[-+]?\d+)?)(?P<unit>[^|]*?) \|"
+                       r"(?: (?P<tol>±[\d.]+%|-) \|)? `(?P<cmd>[^`]+)` \|$", re.M)
+
+
+def pipeline_tag(spec: ModelSpec) -> str:
+    """What the Hub should show the model as: a translator maps images to images, the rest generate."""
+    return TRANSLATION if "translation" in spec.capabilities and "generator" not in spec.capabilities else GENERATION
+
+
+def dataset_ids(dataset: str) -> list[str]:
+    """The Hub's data set ids of a spec's ``dataset`` (data sources, comma-separated for a
+    translator's two domains: ``fashion-mnist:sneaker,fashion-mnist:ankle-boot``)."""
+    from zoo.data import parse_source
+
+    ids = [HF_DATASET_IDS.get(parse_source(s).dataset or s, parse_source(s).dataset or s)
+           for s in dataset.split(",") if s]
+    return list(dict.fromkeys(ids))
+
+
+def _metric_type(label: str) -> str | None:
+    """The model-index type of a row's label: ``FD`` → fd; a translator's ``a2b cycle L1`` → a2b_cycle_l1."""
+    direction, _, rest = label.partition(" ")
+    if direction in ("a2b", "b2a") and rest in TRANSLATION_LABELS.values():
+        return f"{direction}_{rest.lower().replace(' ', '_')}"
+    return METRIC_TYPES.get(label)
+
+
+def _eval_results(task: str, dataset: str, measurements: Sequence[Measurement]) -> list[Any]:
+    """The measured rows as ``model-index`` results (the real-vs-real floors and the untranslated
+    inputs' baselines are not the model's numbers)."""
+    from huggingface_hub import EvalResult
+
+    results = []
+    for m in measurements:
+        label = m.name.split(" (")[0]
+        kind = _metric_type(label)
+        if "floor" in m.name or "source only" in m.name or kind is None or not isinstance(m.value, float):
+            continue
+        split = "test" if "test split" in m.name or "test images" in m.name else "train"
+        results.append(EvalResult(task_type=task, dataset_type=dataset_ids(dataset)[0],
+                                  dataset_name=dataset, dataset_split=split, metric_type=kind,
+                                  metric_name=m.name, metric_value=m.value, metric_args={"command": m.command}))
+    return results
+
+
+def card_data(spec: ModelSpec, measurements: Sequence[Measurement] = ()) -> ModelCardData:
+    """The card metadata of a pretrained model: what the Hub indexes and shows."""
+    from huggingface_hub import ModelCardData
+
+    task = pipeline_tag(spec)
+    results = _eval_results(task, spec.dataset, measurements) if spec.dataset else []
+    return ModelCardData(
+        library_name="zoo", pipeline_tag=task, license=spec.license.lower() or "other",
+        tags=["zoo", "image-generation" if task == GENERATION else "image-to-image", spec.family, spec.architecture],
+        datasets=dataset_ids(spec.dataset) or None,
+        model_name=spec.id if results else None, eval_results=results or None,
+    )
+
+
+def with_front_matter(data: ModelCardData, body: str) -> str:
+    """A card's text: ``data`` as YAML front matter, then the Markdown ``body``."""
+    return f"---\n{data.to_yaml()}\n---\n\n{body.lstrip()}"
+
+
+def parse_measurements(text: str) -> list[Measurement]:
+    """The rows of a card's Evaluation table, as written (the numbers are not re-measured)."""
+    hardware = re.search(r"^Measured on: (.*)\.$", text, re.M)
+    return [Measurement(m["name"], float(m["value"]), m["cmd"], unit=m["unit"].strip(),
+                        hardware=hardware.group(1) if hardware else "",
+                        tolerance="" if m["tol"] in (None, "-") else m["tol"])
+            for m in TABLE_ROW.finditer(text)]
+
+
+def refresh_card(readme: Path | str, spec: ModelSpec | None = None) -> str:
+    """The card at ``readme`` with its front matter built again from ``spec`` (the folder's registered
+    model) and the numbers of its own Evaluation table; the Markdown below the front matter is kept
+    byte for byte. A card of no registered model (the evaluation classifier) keeps its metadata and
+    gets its numbers in ``model-index`` form."""
+    from huggingface_hub import ModelCard
+
+    text = Path(readme).read_text()
+    front = FRONT_MATTER.match(text)
+    body = text[front.end():] if front else text
+    measurements = parse_measurements(body)
+    if spec is not None:
+        return with_front_matter(card_data(spec, measurements), body)
+    data: Any = ModelCard(text).data
+    tags = data.tags or []
+    task = data.pipeline_tag or ("image-classification" if "image-classification" in tags else GENERATION)
+    data.pipeline_tag = task
+    dataset = next(iter(data.datasets or []), "")
+    named = {v: k for k, v in HF_DATASET_IDS.items()}.get(dataset, dataset)
+    results = _eval_results(task, named, measurements) if named else []
+    data.metrics = None  # the metric names now come with their values, in model-index
+    if results:
+        data.model_name, data.eval_results = Path(readme).parent.name, results
+    return with_front_matter(data, body)
+
+
+def check_card(readme: Path | str) -> ModelCardData:
+    """The metadata of the card at ``readme``, checked as ``zoo push`` needs it: the zoo's
+    library_name, a license, a pipeline tag the Hub knows, and a well-formed model-index.
+
+    Raises:
+        WeightsError: The card is missing or its metadata is not valid; the message says what.
+    """
+    from huggingface_hub import ModelCard
+
+    readme = Path(readme)
+    if not readme.is_file():
+        raise WeightsError(f"{readme} is missing: a model folder needs its card (zoo.cards.release writes one)")
+    try:
+        data: Any = ModelCard(readme.read_text()).data
+    except Exception as err:  # yaml errors, a model-index that does not parse, ...
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise WeightsError(f"the metadata of {readme} is not valid: {first}") from None
+    problems = []
+    if data.library_name != "zoo":
+        problems.append(f"library_name is {data.library_name!r}, not 'zoo'")
+    if not data.license:
+        problems.append("no license")
+    if data.pipeline_tag not in PIPELINE_TAGS:
+        problems.append(f"pipeline_tag {data.pipeline_tag!r} is not one of {', '.join(PIPELINE_TAGS)}")
+    for result in data.eval_results or []:
+        if not isinstance(result.metric_value, (int, float)):
+            problems.append(f"model-index value {result.metric_value!r} of {result.metric_type} is not a number")
+    if problems:
+        raise WeightsError(f"the metadata of {readme} is not valid: {'; '.join(problems)}")
+    return data
 
 
 def render_card(
@@ -49,16 +191,6 @@ def render_card(
         notes: Free Markdown for limitations and remarks.
         reference: Published numbers for context (never presented as ours).
     """
-    tags = ["zoo", "image-generation", spec.family, spec.architecture]
-    datasets = [HF_DATASET_IDS.get(spec.dataset, spec.dataset)] if spec.dataset else []
-    front = (
-        "---\nlibrary_name: zoo\n"
-        + f"license: {spec.license.lower() or 'other'}\n"
-        + _yaml_list("tags", tags)
-        + _yaml_list("datasets", datasets)
-        + _yaml_list("metrics", sorted({m.name.split(" ")[0].lower() for m in measurements}))
-        + "---\n\n"
-    )
     c, h, w = spec.image_shape
     lines = [
         f"# {spec.id}", "", spec.description, "",
@@ -92,7 +224,7 @@ def render_card(
         lines += ["## Notes", "", notes.strip(), ""]
     if reference:
         lines += ["## Reference", "", reference.strip(), ""]
-    return front + "\n".join(lines)
+    return with_front_matter(card_data(spec, measurements), "\n".join(lines))
 
 
 def _generator_use(spec: ModelSpec) -> list[str]:
@@ -224,16 +356,43 @@ def release(run_model: str | Path, model_id: str, dest: str | Path, *, measureme
     return dest
 
 
+def refresh_folders(folders: Sequence[Path | str]) -> list[Path]:
+    """Build the front matter of each model folder's card again (``refresh_card``), with the
+    folder's registered model where there is one; returns the cards rewritten."""
+    from zoo.errors import UnknownModelError
+    from zoo.plugins import get_registry
+    from zoo.safety import atomic_write_text
+
+    written = []
+    for folder in map(Path, folders):
+        try:
+            spec: ModelSpec | None = get_registry().get(folder.name)
+        except UnknownModelError:
+            spec = None
+        readme = folder / "README.md"
+        text = refresh_card(readme, spec)
+        if text != readme.read_text():
+            atomic_write_text(readme, text)
+            written.append(readme)
+    return written
+
+
 def main() -> None:
-    """``python -m zoo.cards RUN/model MODEL_ID DEST``: release a trained run with a measured card.
+    """``python -m zoo.cards RUN/model MODEL_ID DEST``: release a trained run with a measured card;
+    ``python -m zoo.cards refresh FOLDER...``: build the metadata of existing cards again.
 
     Measures with ``zoo eval`` in-process: FD/KID/precision/recall at 10,000 samples, a
     1,000-sample FD that ``tests/test_cards.py`` reruns, and bits/dim for likelihood models.
     """
     import argparse
+    import sys
 
     import zoo
 
+    if sys.argv[1:2] == ["refresh"]:
+        for readme in refresh_folders(sys.argv[2:]):
+            print(readme)
+        return
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("run_model", help="the run's exported folder (runs/NAME/model)")
     parser.add_argument("model_id", help="the registered id of the release (dcgan-fashion)")

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from zoo import __version__
 from zoo.errors import BadInputError, ZooError
 
 
@@ -60,7 +61,7 @@ def _quiet_invoke(invoke: Any, ctx: click.Context) -> Any:
 
 
 @click.group(cls=ZooGroup)
-@click.version_option(package_name="zoo", prog_name="zoo")
+@click.version_option(version=__version__, prog_name="zoo")
 def cli() -> None:
     """A model zoo for generative image models.
 
@@ -242,12 +243,14 @@ def datasets(as_json: bool) -> None:
 
 
 # --------------------------------------------------------------------------- sampling
+# device_option, force_option, load_for_command, write_outputs and check_outputs are public: a plugin's
+# own commands (the register_commands hook) use them to behave like the zoo's (docs/plugin-guide.md).
 
 device_option = click.option("--device", default=None, help="cpu (default), cuda, cuda:N.")
 force_option = click.option("--force", is_flag=True, help="Overwrite existing output files.")
 
 
-def _load(model_id: str, device: str | None, role: str | None = None, **options: Any) -> Any:
+def load_for_command(model_id: str, device: str | None, role: str | None = None, **options: Any) -> Any:
     """``zoo.load``, then one clear line if the model lacks the ``role`` the command needs."""
     import zoo
     from zoo.interfaces import require_role
@@ -258,7 +261,9 @@ def _load(model_id: str, device: str | None, role: str | None = None, **options:
     return model
 
 
-def _write_images(images: Any, output: str | None, out_dir: str | None, force: bool, nrow: int | None = None) -> None:
+def write_outputs(images: Any, output: str | None, out_dir: str | None, force: bool, nrow: int | None = None) -> None:
+    """Write images ``(B, C, H, W)`` in ``[0, 1]`` as one grid PNG (``output``) and/or one PNG each
+    (``out_dir``), and say where."""
     from zoo.images import save_grid, save_images
 
     if output:
@@ -269,7 +274,7 @@ def _write_images(images: Any, output: str | None, out_dir: str | None, force: b
         click.echo(f"wrote {len(paths)} PNGs to {out_dir}")
 
 
-def _check_outputs(output: str | None, out_dir: str | None, force: bool) -> None:
+def check_outputs(output: str | None, out_dir: str | None, force: bool) -> None:
     """Validate output paths before any expensive work."""
     from zoo.images import check_output_path
 
@@ -362,9 +367,9 @@ def sample(model_id: str, n: int, seed: int | None, output: str | None, out_dir:
     from zoo.interfaces import check_count
 
     check_count(n)
-    _check_outputs(output, out_dir, force)
+    check_outputs(output, out_dir, force)
     options = _sample_options(sampling)
-    model = _load(model_id, device, "generator")
+    model = load_for_command(model_id, device, "generator")
     if output:  # before any image is made: a grid that could not be written is refused now
         from zoo.images import check_grid
 
@@ -372,7 +377,7 @@ def sample(model_id: str, n: int, seed: int | None, output: str | None, out_dir:
     batches = model.iter_samples(n, seed=seed, labels=list(labels) or None, batch_size=batch_size,
                                  progress=_progress(), **options)
     if output:  # a grid needs every image at once
-        _write_images(torch.cat(list(batches)), output, out_dir, force, nrow)
+        write_outputs(torch.cat(list(batches)), output, out_dir, force, nrow)
         return
     from zoo.images import image_paths, write_images
 
@@ -397,12 +402,12 @@ def reconstruct(model_id: str, images: tuple[str, ...], output: str, device: str
 
     from zoo.images import load_image
 
-    _check_outputs(output, None, force)
-    model = _load(model_id, device, "encoder")
+    check_outputs(output, None, force)
+    model = load_for_command(model_id, device, "encoder")
     c, h, _ = model.image_shape
     x = torch.stack([load_image(p, c, h) for p in images])
     recon = model.reconstruct(x.to(model.device)).cpu()
-    _write_images(torch.cat([x, recon]), output, None, force, nrow=len(images))
+    write_outputs(torch.cat([x, recon]), output, None, force, nrow=len(images))
 
 
 @cli.command()
@@ -424,8 +429,8 @@ def interpolate(model_id: str, seeds: tuple[int, int] | None, image_paths: tuple
     check_count(steps, "--steps")
     if bool(seeds) == bool(image_paths):
         raise BadInputError("give exactly one of --seeds A B or --images A.png B.png")
-    _check_outputs(output, None, force)
-    model = _load(model_id, device)
+    check_outputs(output, None, force)
+    model = load_for_command(model_id, device)
     from zoo.images import check_grid
 
     check_grid(steps, model.image_shape, steps)
@@ -443,7 +448,7 @@ def interpolate(model_id: str, seeds: tuple[int, int] | None, image_paths: tuple
         assert image_paths is not None
         a, b = (load_image(p, c, h).to(model.device) for p in image_paths)
         strip = model.interpolate_images(a, b, steps).cpu()
-    _write_images(torch.as_tensor(strip), output, None, force, nrow=steps)
+    write_outputs(torch.as_tensor(strip), output, None, force, nrow=steps)
 
 
 @cli.command()
@@ -479,8 +484,8 @@ def translate(model_id: str, inputs: tuple[str, ...], direction: str | None, to:
     check_seed(seed)
     if nrow is not None:
         check_count(nrow, "--nrow")
-    _check_outputs(output, out_dir, force)
-    model = _load(model_id, device, "translation")
+    check_outputs(output, out_dir, force)
+    model = load_for_command(model_id, device, "translation")
     resolved = model.resolve_direction(direction, to=to)
     source, target = model.direction_domains(resolved)
     if from_data:
@@ -666,6 +671,52 @@ def pull(model_id: str) -> None:
         raise BadInputError(f"'{spec.id}' has no Hub repo (its weights are {where})")
     folder = hub_folder(spec, allow_download=True)
     click.echo(f"{spec.id}: {spec.hub_repo} is in the cache at {folder}")
+
+
+@cli.command()
+@click.argument("folder_or_id")
+@click.argument("repo_id", metavar="ORG/NAME")
+@click.option("--private", is_flag=True, help="Create the repo private (an existing repo keeps its visibility).")
+@click.option("--revision", default=None, metavar="BRANCH", help="Commit to this branch (created if missing).")
+@click.option("--create-pr", is_flag=True, help="Open a pull request with the commit instead.")
+@click.option("--dry-run", is_flag=True, help="Check, then print the files and card metadata; send nothing.")
+@click.option("-m", "--message", default=None, help="Commit message (default: Upload FOLDER with zoo push).")
+def push(folder_or_id: str, repo_id: str, private: bool, revision: str | None, create_pr: bool, dry_run: bool,
+         message: str | None) -> None:
+    """Upload a model folder (or a bundled model by id) to the Hugging Face Hub as ORG/NAME, in one commit.
+
+    The folder is checked first: config.json names an installed architecture, the weights load and
+    make images, the card's metadata is valid. Afterwards zoo.load("hf-hub:ORG/NAME") loads it back.
+    """
+    from zoo.publish import push as push_folder
+
+    plan = push_folder(folder_or_id, repo_id, private=private, revision=revision, create_pr=create_pr,
+                       dry_run=dry_run, commit_message=message)
+    for line in plan.checked:
+        click.echo(f"checked: {line}")
+    if dry_run:
+        target = f"{repo_id}" + (f" @ {revision}" if revision else "") + (" (as a pull request)" if create_pr else "")
+        click.echo(f"would upload {len(plan.files)} files from {plan.folder} to {target} in one commit:")
+        for path, local in plan.files:
+            click.echo(f"  {path}  ({local.stat().st_size:,} bytes)")
+        click.echo("card metadata:")
+        click.echo("\n".join(f"  {line}" for line in plan.metadata.splitlines()))
+        return
+    click.echo(f"pushed {len(plan.files)} files to {repo_id}: {plan.url}")
+    click.echo(f'load it with zoo.load("hf-hub:{repo_id}")')
+
+
+@cli.command("new-plugin")
+@click.argument("name")
+@click.option("--dir", "parent", default=".", show_default=True, help="Where to make the zoo-NAME folder.")
+def new_plugin(name: str, parent: str) -> None:
+    """Make a working plugin distribution zoo-NAME: pyproject with the zoo entry point, a tiny model
+    (architecture NAME), its training step, a README, and tests that run the conformance kit."""
+    from zoo.scaffold import render
+
+    folder = render(name, parent)
+    click.echo(f"wrote {folder}")
+    click.echo(f"next: pip install -e {folder} && (cd {folder} && pytest) && zoo list {name.replace('_', '-')}")
 
 
 # --------------------------------------------------------------------------- training

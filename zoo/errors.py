@@ -37,6 +37,10 @@ class WeightsError(ZooError):
     """Weights are missing, unsafe (pickle), truncated or do not fit the model."""
 
 
+class HubError(ZooError):
+    """The Hugging Face Hub cannot be reached, no token is set, or the Hub refused a request."""
+
+
 class DataError(ZooError):
     """A data set is missing or unreadable."""
 

@@ -336,6 +336,12 @@ class SampledGenerator(Generator):
             )
         return spec
 
+    def build_sampler(self, name: str) -> Sampler:
+        """A new instance of the registered sampler ``name`` (which must drive this model's family)."""
+        from zoo.registry import import_object
+
+        return import_object(self.sampler_spec(name).factory)()
+
     def check_steps(self, steps: Any) -> int:
         """``steps`` as a positive int (models with a bound, like a diffusion model's T, narrow it)."""
         from zoo.options import STEPS
@@ -407,8 +413,6 @@ class SampledGenerator(Generator):
             labels: Class labels ``(n,)`` for conditional models, passed on to the sampler.
             progress: A progress bar over the sampler's steps.
         """
-        from zoo.registry import import_object
-
         name = sampler or self.sampler
         given = self.check_sample_options({"sampler": name, "steps": steps, **options})
         given.pop("sampler", None)
@@ -423,7 +427,7 @@ class SampledGenerator(Generator):
             labels = self.random_labels(n, generator)
         if labels is not None:
             options["labels"] = labels
-        procedure = import_object(self.sampler_spec(name).factory)()
+        procedure = self.build_sampler(name)
         return self.to_images(procedure.sample(self, (n, *self.sample_shape), generator, **options))
 
 

@@ -199,7 +199,16 @@ class DatasetSpec:
 def import_object(path: str) -> Any:
     """Import ``"package.module:attr"`` and return the attribute."""
     module_name, _, attr = path.partition(":")
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        if err.name and (module_name == err.name or module_name.startswith(err.name + ".")):
+            raise PluginError(f"'{path}' names module '{module_name}', which does not exist") from None
+        raise PluginError(f"module '{module_name}' (of '{path}') imports '{err.name}', which is not installed"
+                          ) from None
+    except Exception as err:  # a plugin's module that fails while importing: one line, not a traceback
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise PluginError(f"importing '{module_name}' (of '{path}') failed: {type(err).__name__}: {first}") from None
     try:
         obj: Any = module
         for part in attr.split("."):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from zoo.cli import _check_outputs, _load, _write_images, device_option, force_option
+from zoo.cli import check_outputs, device_option, force_option, load_for_command, write_outputs
 from zoo.errors import BadInputError
 
 
@@ -31,8 +31,8 @@ def complete(model_id: str, images: tuple[str, ...], rows: int, seed: int, label
 
     from zoo.images import load_image
 
-    _check_outputs(output, None, force)
-    model = _load(model_id, device)
+    check_outputs(output, None, force)
+    model = load_for_command(model_id, device)
     if not hasattr(model, "complete"):
         raise BadInputError(f"'{model_id}' cannot complete images (autoregressive models such as pixelcnn-fashion can)")
     c, h, _ = model.image_shape
@@ -40,4 +40,4 @@ def complete(model_id: str, images: tuple[str, ...], rows: int, seed: int, label
     out = model.complete(x, rows, seed=seed, labels=list(labels) or None, sampler=sampler, temperature=temperature)
     shown = x.clone()
     shown[:, :, rows:] = 0.5  # the occluded part, grey
-    _write_images(torch.cat([shown, out]), output, None, force, nrow=len(images))
+    write_outputs(torch.cat([shown, out]), output, None, force, nrow=len(images))

@@ -255,7 +255,6 @@ class GatedPixelCNN(SampledGenerator, Likelihood):
         """
         from zoo.errors import BadInputError
         from zoo.interfaces import check_seed, make_generator
-        from zoo.registry import import_object
 
         images = self.check_images(images)
         H = self.image_shape[1]
@@ -269,7 +268,7 @@ class GatedPixelCNN(SampledGenerator, Likelihood):
         if self.conditional and label_tensor is None:
             label_tensor = self.random_labels(len(images), gen)
         start = self.to_levels(images).to(images.dtype)[:, None] / (self.num_levels - 1)
-        procedure = import_object(self.sampler_spec(name).factory)()
+        procedure = self.build_sampler(name)
         was_training = self.training
         self.eval()
         try:

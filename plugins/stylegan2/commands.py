@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from zoo.cli import _check_outputs, _load, _write_images, device_option, force_option
+from zoo.cli import check_outputs, device_option, force_option, load_for_command, write_outputs
 from zoo.errors import BadInputError
 
 LIST_OPTIONS = ("--rows", "--cols", "--layers")
@@ -94,13 +94,13 @@ def mix(model_id: str, rows: str, cols: str, layers: str | None, truncation: flo
     """
     row_seeds, col_seeds = parse_int_list(rows, "--rows"), parse_int_list(cols, "--cols")
     chosen = parse_int_list(layers, "--layers") if layers is not None else None
-    _check_outputs(output, None, force)
-    model = _load(model_id, device)
+    check_outputs(output, None, force)
+    model = load_for_command(model_id, device)
     if not (hasattr(model, "mixing_grid") or hasattr(model, "mix")):
         raise BadInputError(f"'{model_id}' has no style mixing (a StyleGAN has)")
     options = {} if truncation is None else {"truncation": truncation}
     grid = _mixing_grid(model, row_seeds, col_seeds, chosen, options)
-    _write_images(grid, output, None, force, nrow=len(col_seeds) + 1)
+    write_outputs(grid, output, None, force, nrow=len(col_seeds) + 1)
 
 
 def add_commands(cli: click.Group) -> None:
