@@ -1,6 +1,6 @@
 """Latent diffusion against pixel-space DDPM, side by side, on the same machine in one run.
 
-    python bench/ldm_vs_ddpm.py [--ldm ldm-fashion] [--ddpm ddpm-fashion] [--sampler ddim] [--steps 50]
+    python bench/ldm_vs_ddpm.py --ldm RUN/model [--ddpm ddpm-fashion] [--sampler ddim] [--steps 50]
                                 [--batch-size 64] [--repeats 3] [--train-steps 20] [--fd-samples 0]
 
 Three ratios (the targets of latent diffusion's issue in parentheses):
@@ -61,7 +61,7 @@ def training_steps(model_id: str, images: torch.Tensor) -> tuple[Any, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ldm", default="ldm-fashion")
+    parser.add_argument("--ldm", required=True, help="a latent diffusion id or model folder (runs/ldm/model)")
     parser.add_argument("--ddpm", default="ddpm-fashion")
     parser.add_argument("--sampler", default="ddim")
     parser.add_argument("--steps", type=int, default=50)

@@ -84,7 +84,8 @@ def _eval_results(task: str, dataset: str, measurements: Sequence[Measurement]) 
         split = "test" if "test split" in m.name or "test images" in m.name else "train"
         results.append(EvalResult(task_type=task, dataset_type=dataset_ids(dataset)[0],
                                   dataset_name=dataset, dataset_split=split, metric_type=kind,
-                                  metric_name=m.name, metric_value=m.value, metric_args={"command": m.command}))
+                                  metric_name=m.name, metric_value=float(f"{m.value:.4g}"),  # as the table shows it
+                                  metric_args={"command": m.command}))
     return results
 
 

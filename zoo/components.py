@@ -14,7 +14,7 @@ A composite's model folder (diffusers' ``model_index.json`` is the anchor) holds
 ``config.json``, whose ``components`` map each name to where that component is::
 
     {"architecture": "ldm", "scale_factor": 0.87, ...,
-     "components": {"autoencoder": {"id": "autoencoder-kl-fashion", "sha256": "3f1c..."},
+     "components": {"autoencoder": {"id": "my-autoencoder-kl", "sha256": "3f1c..."},
                     "denoiser": {"folder": "denoiser"}}}
 
 ``{"folder": NAME}`` is a subfolder that is itself a model folder (``denoiser/config.json`` and
@@ -116,8 +116,10 @@ def build_components(spec: ModelSpec, config: dict[str, Any]) -> tuple[dict[str,
     for name, role in spec.components:
         if config.get(name) is None:
             names = ", ".join(n for n, _ in spec.components)
-            raise BadInputError(f"'{spec.architecture}' is made of components {names}; give '{name}'"
-                                " (a pretrained id, an architecture id or a model folder)")
+            flag = "--" + name.replace("_", "-")
+            raise BadInputError(f"'{spec.architecture}' is made of components {names}; give '{name}' (`zoo train"
+                                f" {spec.architecture} {flag} ID`, or {name}=... in Python): a pretrained id, a"
+                                " model folder or an architecture id")
         models[name], described[name] = build_component(spec.architecture, name, role, config[name])
     return models, described
 

@@ -1,8 +1,6 @@
 """Latent diffusion plugin (Rombach et al. 2022): a composite of an autoencoder and a diffusion
 denoiser, each from its own plugin (autoencoder-kl and ddpm), found through the core."""
 
-from dataclasses import replace
-
 from zoo import ModelSpec, hookimpl
 
 # the denoiser over 4×7×7 latents: a DDPM UNet two levels deep (7 → 4), cosine schedule, v-prediction, no
@@ -16,7 +14,8 @@ LDM = ModelSpec(
     trainer="zoo_plugins.ldm.train:LatentDiffusionTrainingStep",
     family="diffusion", capabilities=("generator",), image_shape=(1, 28, 28), samplers=("ddpm", "ddim"),
     components=(("autoencoder", "encoder"), ("denoiser", "generator")),
-    config={"autoencoder": "autoencoder-kl-fashion", "denoiser": DENOISER},
+    # no default autoencoder: it must be a trained one (`zoo train ldm --autoencoder ID_OR_FOLDER`)
+    config={"autoencoder": None, "denoiser": DENOISER},
     test_config={"autoencoder": {"architecture": "autoencoder-kl", "latent_channels": 2, "base_channels": 4,
                                  "groups": 2},
                  "denoiser": {"architecture": "ddpm", "in_channels": 2, "image_size": 7, "block_out_channels": [8, 16],
@@ -34,5 +33,3 @@ LDM = ModelSpec(
 @hookimpl
 def register_models(register):
     register(LDM)
-    register(replace(LDM, id="ldm-fashion", arch="ldm", dataset="fashion-mnist", weights="bundled",
-                     description="Latent diffusion trained on Fashion-MNIST in the latents of autoencoder-kl-fashion."))
