@@ -5,6 +5,7 @@ batch-dependent layers trained on 2 processes matches 1 process at twice the bat
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import torch
@@ -32,6 +33,9 @@ def _train(arch: str, data: str, out: str, batch_size: int, ema_decay: float = 0
                       model_config=spec.test_config, ema_decay=ema_decay, checkpoint_every=0), progress=False)
 
 
+LAUNCH_TIMEOUT_S = 600
+
+
 def launch(fn, *args) -> None:
     """``accelerate.debug_launcher(fn, args, num_processes=2)``, but in fresh interpreters on a free port.
     The debug launcher forks, and a fork of a process that has already run torch's OpenMP thread pool
@@ -49,7 +53,14 @@ def launch(fn, *args) -> None:
         world_size=2, master_addr="127.0.0.1", master_port=str(port), accelerate_mixed_precision="no",
         accelerate_debug_rdv_file=rdv.name, accelerate_use_cpu="yes", gloo_socket_ifname="lo",
     ):
-        start_processes(PrepareForLaunch(fn, debug=True), args=args, nprocs=2, start_method="spawn")
+        context = start_processes(PrepareForLaunch(fn, debug=True), args=args, nprocs=2, start_method="spawn",
+                                  join=False)
+        deadline = time.monotonic() + LAUNCH_TIMEOUT_S
+        while not context.join(timeout=5):  # raises as soon as one process fails (and ends the other)
+            if time.monotonic() > deadline:  # a hang fails this test instead of stalling the whole run
+                for process in context.processes:
+                    process.kill()
+                pytest.fail(f"the two processes did not finish within {LAUNCH_TIMEOUT_S} s")
 
 
 @pytest.mark.parametrize("arch", trainable())
