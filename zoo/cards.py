@@ -307,7 +307,8 @@ def eval_measurements(model_id: str, metrics: Sequence[str], num_samples: int, s
     options = dict(sample_options or {})
     result = evaluate(model_id, list(metrics), num_samples=num_samples, seed=seed, sample_options=options)
     command = f"zoo eval {model_id} --metrics {','.join(metrics)}"
-    if list(metrics) != ["bpd"]:  # bits/dim always uses the whole test split
+    whole_split = list(metrics) == ["bpd"] and num_samples >= 10_000  # bits/dim: the test split, or a subset
+    if not whole_split:
         command += f" --num-samples {num_samples}"
     command += f" --seed {seed}" + "".join(f" --{k} {v}" for k, v in options.items())
     described = "".join(f", {k} {v}" for k, v in options.items())
@@ -317,8 +318,12 @@ def eval_measurements(model_id: str, metrics: Sequence[str], num_samples: int, s
     rows = []
     for key, label in labels.items():
         if key in result.scores:
-            suffix = f" ({num_samples:,} samples{described})" if key not in ("bpd", "nll_nats") else " (test split)"
-            rows.append(Measurement(label + suffix, float(result.scores[key]), command, tolerance=tolerance,
+            suffix = f" ({num_samples:,} samples{described})" if key not in ("bpd", "nll_nats") else \
+                " (test split)" if whole_split else f" ({num_samples:,} test images)"
+            unit = ""
+            if key == "bpd" and not whole_split and "bpd_se" in result.scores:  # a subset: say how far it may be
+                unit = f"± {result.scores['bpd_se']:.2g} (standard error over the images)"
+            rows.append(Measurement(label + suffix, float(result.scores[key]), command, unit=unit, tolerance=tolerance,
                                     hardware=hardware))
             if key in result.floor:
                 rows.append(Measurement(f"{label}{suffix}, real test vs train floor", float(result.floor[key]),

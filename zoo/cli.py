@@ -513,6 +513,7 @@ def translate(model_id: str, inputs: tuple[str, ...], direction: str | None, to:
 
 SCORE_ROWS = (("fd", "fd"), ("kid", "kid"), ("precision", "precision"), ("recall", "recall"),
               ("density", "density"), ("coverage", "coverage"), ("class_acc", "class-acc"), ("bpd", "bits/dim"),
+              ("bpd_se", "bits/dim SE"),
               ("fid", "fid (Inception)"))
 eval_options = [
     click.option("--metrics", default=None,

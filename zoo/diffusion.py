@@ -36,6 +36,7 @@ import torch
 from zoo.errors import BadInputError
 from zoo.interfaces import check_count
 from zoo.options import DIFFUSION_RULES, ETA, RULES, TIMESTEP_SPACING, TIMESTEP_SPACINGS  # noqa: F401
+from zoo.training import TrainingStep, fused_optimizer_options
 
 BETA_SCHEDULES = ("linear", "cosine")
 PREDICTION_TYPES = ("epsilon", "v_prediction")
@@ -352,3 +353,66 @@ def denoising_loss(network: torch.nn.Module, schedule: NoiseSchedule, x0: torch.
     target = schedule.target(x0, noise, t)
     mse = (network(x_t, t).float() - target.float()).pow(2).mean(dim=(1, 2, 3))  # (B,)
     return (min_snr_weights(schedule.snr(t), gamma, schedule.prediction_type) * mse).mean()
+
+
+class DenoisingTrainingStep(TrainingStep):
+    """The training step of a diffusion network, for any plugin to build on: one AdamW update on
+    ``denoising_loss`` (min-SNR weights), a linear learning-rate warm-up and gradient-norm clipping;
+    the loop keeps the EMA used for sampling.
+
+    A subclass says what is trained and in which space: ``network()`` (default: the model) and
+    ``to_network_space(batch)`` (default: the batch as it comes; pixels in [0, 1] become [-1, 1] in
+    DDPM, latents stay as they are in latent diffusion). ``optimizer_name`` names the optimizer in
+    checkpoints.
+
+    Args:
+        model: The model the loop trains.
+        lr, weight_decay: AdamW's.
+        min_snr_gamma: γ of the min-SNR weights (5, Hang et al. 2023; 0 turns them off).
+        warmup_steps: Linear learning-rate warm-up (0: none).
+        max_grad_norm: Gradient-norm clipping (0: off).
+    """
+
+    optimizer_name = "denoiser"
+
+    def __init__(self, model: Any, lr: float = 2e-4, weight_decay: float = 0.0, min_snr_gamma: float = 5.0,
+                 warmup_steps: int = 500, max_grad_norm: float = 1.0) -> None:
+        super().__init__(model)
+        self.lr, self.weight_decay, self.min_snr_gamma = float(lr), float(weight_decay), float(min_snr_gamma)
+        self.warmup_steps, self.max_grad_norm = int(warmup_steps), float(max_grad_norm)
+
+    def network(self) -> torch.nn.Module:
+        """The diffusion network that is trained (it has a ``schedule``, or the unwrapped model has)."""
+        return self.model
+
+    def schedule(self) -> NoiseSchedule:
+        schedule = getattr(self.network(), "schedule", None)
+        if schedule is None:  # a wrapped network (DDP): the schedule is the unwrapped model's
+            schedule = self.unwrap().schedule
+        assert isinstance(schedule, NoiseSchedule)
+        return schedule
+
+    def to_network_space(self, batch: torch.Tensor) -> torch.Tensor:
+        return batch
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        params = list(self.network().parameters())
+        return {self.optimizer_name: torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay,
+                                                       **fused_optimizer_options(params))}
+
+    def learning_rate(self, step: int) -> float:
+        """A function of the step number, so a resumed run continues it."""
+        return self.lr * min(1.0, (step + 1) / self.warmup_steps) if self.warmup_steps else self.lr
+
+    def step(self, batch: torch.Tensor, labels: Any, step: int, accelerator: Any) -> dict[str, torch.Tensor]:
+        opt = self.optimizers[self.optimizer_name]
+        for group in opt.param_groups:
+            group["lr"] = self.learning_rate(step)
+        network = self.network()
+        loss = denoising_loss(network, self.schedule(), self.to_network_space(batch), self.min_snr_gamma)
+        opt.zero_grad(set_to_none=True)
+        accelerator.backward(loss)
+        if self.max_grad_norm:
+            accelerator.clip_grad_norm_(network.parameters(), self.max_grad_norm)
+        opt.step()
+        return {"loss": loss.detach()}  # read by the loop when it logs: no wait per step

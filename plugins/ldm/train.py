@@ -12,8 +12,7 @@ from typing import Any
 
 import torch
 
-from zoo.diffusion import denoising_loss
-from zoo.training import TrainingStep, fused_optimizer_options
+from zoo.diffusion import DenoisingTrainingStep, denoising_loss
 
 
 def fingerprint(tensors: list[torch.Tensor]) -> str:
@@ -25,7 +24,7 @@ def fingerprint(tensors: list[torch.Tensor]) -> str:
     return h.hexdigest()[:16]
 
 
-class LatentDiffusionTrainingStep(TrainingStep):
+class LatentDiffusionTrainingStep(DenoisingTrainingStep):
     """One AdamW update of the denoiser on the weighted loss, with a linear warm-up and gradient-norm
     clipping; the loop keeps an EMA of the denoiser (what is released).
 
@@ -39,16 +38,8 @@ class LatentDiffusionTrainingStep(TrainingStep):
 
     ema_prefix = "denoiser."
 
-    def __init__(self, model: Any, lr: float = 2e-4, weight_decay: float = 0.0, min_snr_gamma: float = 5.0,
-                 warmup_steps: int = 500, max_grad_norm: float = 1.0) -> None:
-        super().__init__(model)
-        self.lr, self.weight_decay, self.min_snr_gamma = float(lr), float(weight_decay), float(min_snr_gamma)
-        self.warmup_steps, self.max_grad_norm = int(warmup_steps), float(max_grad_norm)
-
-    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        params = list(self.model.denoiser.parameters())
-        return {"denoiser": torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay,
-                                              **fused_optimizer_options(params))}
+    def network(self) -> torch.nn.Module:
+        return self.model.denoiser
 
     @torch.no_grad()
     def encode(self, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
@@ -81,20 +72,6 @@ class LatentDiffusionTrainingStep(TrainingStep):
         scale = 1.0 / latents.float().std().item()
         self.model.scale_factor.fill_(scale)
         return {name: dataclasses.replace(source, images=latents * scale)}
-
-    def step(self, latents, labels, step, accelerator) -> dict[str, torch.Tensor]:
-        opt = self.optimizers["denoiser"]
-        lr = self.lr * min(1.0, (step + 1) / self.warmup_steps) if self.warmup_steps else self.lr
-        for group in opt.param_groups:
-            group["lr"] = lr
-        denoiser = self.model.denoiser
-        loss = denoising_loss(denoiser, denoiser.schedule, latents, self.min_snr_gamma)
-        opt.zero_grad(set_to_none=True)
-        accelerator.backward(loss)
-        if self.max_grad_norm:
-            accelerator.clip_grad_norm_(denoiser.parameters(), self.max_grad_norm)
-        opt.step()
-        return {"loss": loss.detach()}  # read by the loop when it logs: no wait per step
 
     @torch.no_grad()
     def evaluate(self, model, images, labels) -> dict[str, float]:

@@ -26,7 +26,8 @@ METRICS = {
     "pr": "precision and recall (Kynkäänniemi et al. 2019), k = 3",
     "dc": "density and coverage (Naeem et al. 2020), k = 5",
     "class-acc": "share of samples of class k the classifier assigns to k (conditional models)",
-    "bpd": "bits per dimension on the test split (models with log_prob)",
+    "bpd": "bits per dimension on the test split, or a seeded subset of --num-samples of its images (models "
+           "with log_prob)",
     "fid": "Inception FID against the test split (needs --inception-weights)",
 }
 DEFAULT_METRICS = ("fd", "kid", "pr")
@@ -231,10 +232,17 @@ def evaluate(
         from zoo.interfaces import bits_per_dim
 
         gen = torch.Generator().manual_seed(seed)
+        scored = test_images
+        if num_samples < len(test_images):  # a seeded subset, for models whose exact likelihood is slow (PixelCNN)
+            scored = test_images[torch.randperm(len(test_images), generator=torch.Generator().manual_seed(seed))
+                                 [:num_samples]]
+            result.notes.append(f"bpd on {num_samples} of the {len(test_images)} test images (seed {seed})")
         with torch.no_grad():
-            nll = torch.cat([-model.log_prob(b.to(dev), gen).double().cpu() for b in test_images.split(batch_size)])
-        result.scores["bpd"] = bits_per_dim(nll.mean(), test_images[0].numel()).item()
+            nll = torch.cat([-model.log_prob(b.to(dev), gen).double().cpu() for b in scored.split(batch_size)])
+        result.scores["bpd"] = bits_per_dim(nll.mean(), scored[0].numel()).item()
         result.scores["nll_nats"] = nll.mean().item()
+        if len(nll) > 1:  # the standard error of the mean over the images scored
+            result.scores["bpd_se"] = bits_per_dim(nll.std() / len(nll) ** 0.5, scored[0].numel()).item()
         if not getattr(model, "exact_likelihood", True):
             result.notes.append("bpd is an upper bound: the model's log_prob is an ELBO (one posterior sample)")
     if "fid" in metrics:
