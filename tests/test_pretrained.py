@@ -13,20 +13,31 @@ import zoo
 from zoo.cli import cli
 from zoo.weights import bundled_root
 
-BUNDLED = ["vae-fashion", "dcgan-fashion", "ddpm-fashion", "wgan-gp-fashion", "cgan-fashion", "stylegan2-fashion"]
+BUNDLED = ["vae-fashion", "dcgan-fashion", "ddpm-fashion", "wgan-gp-fashion", "cgan-fashion", "stylegan2-fashion",
+           "pixelcnn-fashion"]
+TRANSLATORS = ["cyclegan-sneaker-boot", "cyclegan-digits-mnist"]
+SLOW_SAMPLERS = ("ddpm-fashion", "pixelcnn-fashion")  # 50 DDIM steps of a UNet; 784 pixel steps, twice each
 
 
-@pytest.mark.parametrize("model_id", BUNDLED)
+def test_every_bundled_model_is_checked_here():
+    from zoo.plugins import get_registry
+
+    bundled = {s.id for s in get_registry().filter(pretrained=True) if s.weights == "bundled"}
+    assert bundled - {"ae-fashion"} == set(BUNDLED + TRANSLATORS)  # ae-fashion: the example plugin's own tests
+
+
+@pytest.mark.parametrize("model_id", BUNDLED + TRANSLATORS)
 def test_bundled_folder_is_complete_and_small(model_id):
     folder = bundled_root() / model_id
-    for name in ("README.md", "config.json", "model.safetensors", "samples.png"):
+    grids = ("a2b.png", "b2a.png") if model_id in TRANSLATORS else ("samples.png",)
+    for name in ("README.md", "config.json", "model.safetensors", *grids):
         assert (folder / name).is_file(), name
     assert (folder / "model.safetensors").stat().st_size < 10 * 2**20
     config = json.loads((folder / "config.json").read_text())
     assert config["architecture"] == zoo.model_spec(model_id).architecture
 
 
-@pytest.mark.parametrize("model_id", BUNDLED)
+@pytest.mark.parametrize("model_id", BUNDLED + TRANSLATORS)
 def test_card_has_front_matter_and_the_training_command(model_id):
     card = (bundled_root() / model_id / "README.md").read_text()
     front = re.match(r"^---\n(.*?)\n---\n", card, re.S)
@@ -36,13 +47,26 @@ def test_card_has_front_matter_and_the_training_command(model_id):
     assert "zoo train" in card and "Wall time" in card and "Hardware" in card
 
 
-@pytest.mark.parametrize("model_id", [pytest.param(m, marks=pytest.mark.slow) if m == "ddpm-fashion" else m
-                                      for m in BUNDLED])  # ddpm-fashion: 50 DDIM steps of its UNet, twice
+@pytest.mark.parametrize("model_id", [pytest.param(m, marks=pytest.mark.slow) if m in SLOW_SAMPLERS else m
+                                      for m in BUNDLED])
 def test_bundled_model_samples_deterministically(model_id):
     model = zoo.load(model_id)
     a, b = model.sample(8, seed=0), model.sample(8, seed=0)
     assert a.shape == (8, 1, 28, 28) and torch.equal(a, b)
     assert a.std() > 0.05  # not a blank or constant image
+
+
+@pytest.mark.realdata
+def test_cyclegan_sneaker_boot_turns_test_sneakers_into_boots():
+    from zoo.metrics.classifier import load_classifier
+
+    model = zoo.load("cyclegan-sneaker-boot")
+    sneakers = model.draw_images("a2b", 64, seed=1)
+    boots = model.translate(sneakers)
+    assert torch.equal(boots, model.translate(sneakers))
+    with torch.no_grad():
+        classes = load_classifier()(boots).argmax(1)
+    assert (classes == 9).float().mean() > 0.8  # ankle boot; the card measures 0.931 on all 1,000
 
 
 def test_quick_start_command(tmp_path):
