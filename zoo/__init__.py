@@ -39,6 +39,8 @@ __all__ = [  # the public API a plugin may import (docs/plugin-guide.md)
     "UnknownModelError", "WeightsError",
     # the conformance kit (zoo.testing)
     "check_plugin", "parametrize_with_checks",
+    # helpers for a plugin's own commands (zoo.cli), so they behave like the zoo's
+    "device_option", "force_option", "load_for_command", "write_outputs", "check_outputs",
 ]
 
 _LAZY = {  # heavy modules load on first use: importing zoo imports no torch
@@ -49,6 +51,8 @@ _LAZY = {  # heavy modules load on first use: importing zoo imports no torch
     "TrainingStep": "zoo.training",
     "Option": "zoo.options",
     "check_plugin": "zoo.testing", "parametrize_with_checks": "zoo.testing",
+    **dict.fromkeys(["device_option", "force_option", "load_for_command", "write_outputs", "check_outputs"],
+                    "zoo.cli"),
 }
 
 

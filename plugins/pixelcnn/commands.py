@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from zoo.cli import check_outputs, device_option, force_option, load_for_command, write_outputs
+from zoo import check_outputs, device_option, force_option, load_for_command, write_outputs
 from zoo.errors import BadInputError
 
 

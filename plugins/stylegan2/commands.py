@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from zoo.cli import check_outputs, device_option, force_option, load_for_command, write_outputs
+from zoo import check_outputs, device_option, force_option, load_for_command, write_outputs
 from zoo.errors import BadInputError
 
 LIST_OPTIONS = ("--rows", "--cols", "--layers")
