@@ -16,7 +16,9 @@ ROW = re.compile(
     r"^\| (?P<name>[^|]+?) \| (?P<value>[-\d.e+]+)[^|]* \| ±(?P<tol>[\d.]+)% \| `(?P<cmd>zoo eval [^`]+)` \|$", re.M
 )
 JSON_KEYS = {"FD": "fd", "NLL": "nll_nats", "KID": "kid", "precision": "precision", "recall": "recall",
-             "density": "density", "coverage": "coverage", "bits/dim": "bpd", "class accuracy": "class_acc"}
+             "density": "density", "coverage": "coverage", "bits/dim": "bpd", "class accuracy": "class_acc",
+             "reconstruction L1 per pixel": "recon_l1", "reconstruction MSE per pixel": "recon_mse",
+             "reconstruction PSNR": "psnr", "FD of the reconstructions": "recon_fd"}
 
 
 TRANSLATION_KEYS = {"FD to target": "fd", "target rate": "target", "class kept": "class_kept", "cycle L1": "cycle"}
@@ -43,12 +45,13 @@ def card_rows():
 
 
 def small_commands():
-    """The cheap commands of each card (1,000 samples, bits/dim, or 10 sampler steps), each with its rows."""
+    """The cheap commands of each card (1,000 samples, bits/dim or reconstructions, or 10 sampler steps),
+    each with its rows."""
     chosen: dict[str, list] = {}
     for model_id, name, value, tol, cmd in card_rows():
         # bits/dim of the whole test split when it is quick (a VAE); a slow exact likelihood gives a subset
-        whole_bpd = "--metrics bpd " in cmd and "--num-samples" not in cmd
-        cheap = "--num-samples 1000 " in cmd + " " or whole_bpd or "--steps 10 " in cmd + " "
+        whole_split = ("--metrics bpd " in cmd or "--metrics recon " in cmd) and "--num-samples" not in cmd
+        cheap = "--num-samples 1000 " in cmd + " " or whole_split or "--steps 10 " in cmd + " "
         if cheap and "floor" not in name:
             chosen.setdefault(cmd, []).append((model_id, name, value, tol))
     return sorted(chosen.items())
@@ -95,8 +98,12 @@ def test_card_metadata_is_huggingface_hubs_and_carries_the_tables_numbers(folder
         spec = None
         assert data.pipeline_tag == "image-classification"
     else:
+        from zoo.cards import pipeline_tag
+
         translator = "translation" in spec.capabilities
-        assert data.pipeline_tag == ("image-to-image" if translator else "unconditional-image-generation")
+        expected = "image-to-image" if translator else "unconditional-image-generation" \
+            if "generator" in spec.capabilities else "image-feature-extraction"
+        assert data.pipeline_tag == expected == pipeline_tag(spec)
         assert data.datasets and (translator or data.datasets == ["zalando-datasets/fashion_mnist"])
         indexed = [(r.metric_name, r.metric_value) for r in ModelCard(readme.read_text()).data.eval_results]
         assert indexed == card_table(readme.read_text()) and indexed  # the same numbers, none left out
@@ -117,6 +124,10 @@ def test_a_translator_is_image_to_image_and_a_generator_unconditional_generation
     assert (result.metric_type, result.metric_value, result.dataset_type) == ("fd", 1.5,
                                                                              "zalando-datasets/fashion_mnist")
     assert result.metric_args == {"command": "zoo eval x"}
+    # an autoencoder that does not generate maps images to latents; its reconstruction rows are its numbers
+    data = card_data(zoo.model_spec("autoencoder-kl"), [Measurement("FD of the reconstructions (test split)", 0.1,
+                                                                    "zoo eval x")])
+    assert data.pipeline_tag == "image-feature-extraction" and "image-generation" not in data.tags
 
 
 @pytest.mark.parametrize(("front", "message"), [

@@ -180,6 +180,24 @@ def test_reconstruct_and_interpolate(tiny_vae, tmp_path):
     one_line_error(run("interpolate", "tiny-vae", "-o", str(tmp_path / "k.png")), "exactly one")
 
 
+def test_reconstruct_images_drawn_from_data(tiny_vae, tiny_fashion, tmp_path, monkeypatch):
+    """--from-data draws the same test images for the same seed; the grid is inputs over reconstructions."""
+    from PIL import Image
+
+    monkeypatch.setenv("ZOO_DATA", str(tiny_fashion))
+    args = ("reconstruct", "tiny-vae", "--from-data", "test", "-n", "5", "--seed", "1", "-o")
+    a, b = run(*args, str(tmp_path / "a.png")), run(*args, str(tmp_path / "b.png"))
+    assert a.exit_code == 0 and b.exit_code == 0, a.output
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    assert Image.open(tmp_path / "a.png").size[1] > Image.open(tmp_path / "a.png").size[0] / 5 * 1.5  # two rows
+    one_line_error(run("reconstruct", "tiny-vae", "--from-data", "test", "-n", "500", "-o", str(tmp_path / "c.png")),
+                   "the test split of fashion-mnist has 32 images, fewer than the 500 asked for")
+    one_line_error(run("reconstruct", "tiny-vae", "-o", str(tmp_path / "d.png")), "or --from-data")
+    one_line_error(run("reconstruct", "tiny-vae", str(tmp_path / "a.png"), "--from-data", "test",
+                       "-o", str(tmp_path / "d.png")), "not both")
+    assert not (tmp_path / "c.png").exists() and not (tmp_path / "d.png").exists()
+
+
 def test_train_resume_and_missing_data(tiny_fashion, tmp_path, monkeypatch):
     out = tmp_path / "run"
     cfg = ["--config", "z_dim=4", "--config", "base_channels=4", "--config", "hidden_dim=16"]

@@ -88,7 +88,7 @@ def test_translate_from_the_models_own_data(translator, tmp_path):
     assert a.exit_code == 0 and b.exit_code == 0, a.output
     assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
     one_line_error(run("translate", str(translator), "--from-data", "test", "-n", "500", "-o", str(tmp_path / "c.png")),
-                   "has 32 test images, fewer than the 500 asked for")
+                   "test split of domain 'x' has 32 images, fewer than the 500 asked for")
 
 
 @pytest.mark.parametrize("args, fragments", [

@@ -113,6 +113,38 @@ def test_eval_table_and_compare_with_plot(eval_env):
     assert plot.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_recon_scores_an_autoencoder_by_its_reconstructions(eval_env, monkeypatch):
+    """L1, MSE and PSNR per pixel match their definitions on the scored test images; the FD of
+    perfect reconstructions equals the floor (the test images' own FD)."""
+    from zoo.data import load_fashion_mnist
+    from zoo.metrics.evaluate import evaluate
+
+    model = zoo.load("tiny-eval")
+    scored = load_fashion_mnist("test")[0]
+    result = evaluate("tiny-eval", ["recon"], num_samples=len(scored), seed=0, model=model)
+    assert not result.notes  # the whole test split
+    recon = model.reconstruct(scored)
+    mse = (recon.double() - scored.double()).pow(2).mean().item()
+    assert result.scores["recon_mse"] == pytest.approx(mse, rel=1e-6)
+    assert result.scores["recon_l1"] == pytest.approx((recon.double() - scored.double()).abs().mean().item(), rel=1e-6)
+    assert result.scores["psnr"] == pytest.approx(10 * np.log10(1 / mse), rel=1e-6)
+    assert result.scores["recon_fd"] > 0 and "recon_fd" in result.floor
+    monkeypatch.setattr(type(model), "reconstruct", lambda self, x: x)  # a perfect autoencoder
+    perfect = evaluate("tiny-eval", ["recon"], num_samples=len(scored), seed=0, model=model)
+    assert perfect.scores["recon_l1"] == 0 and perfect.scores["recon_fd"] == pytest.approx(perfect.floor["recon_fd"])
+
+
+def test_recon_is_for_encoders_and_the_default_of_one_that_does_not_generate(eval_env):
+    result = CliRunner().invoke(cli, ["eval", "tiny-gan", "--metrics", "recon", "--num-samples", "8"])
+    assert result.exit_code == 1 and "has no encoder" in result.output and "Traceback" not in result.output
+    from zoo.metrics.evaluate import evaluate
+
+    ae = zoo.create("autoencoder-kl", **zoo.model_spec("autoencoder-kl").test_config)
+    out = evaluate("tiny-ae", None, num_samples=4, seed=0, model=ae)
+    assert {"recon_l1", "recon_mse", "psnr", "recon_fd"} <= set(out.scores) and "fd" not in out.scores
+    assert any("recon on 4 of the" in n for n in out.notes)
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--metrics", "fd,bogus"], "unknown metric bogus"),
     (["--num-samples", "1"], "above 1"),
@@ -211,3 +243,36 @@ def test_release_writes_fp16_weights_samples_and_a_card_with_commands(eval_env):
     assert card.startswith("---\nlibrary_name: zoo\n") and "zoo train vae --out runs/x" in card
     assert "`zoo eval tiny-eval --metrics fd --num-samples 16 --seed 0`" in card and "real test vs train floor" in card
     assert (dest / "samples.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_release_of_an_autoencoder_draws_reconstructions_and_measures_them(eval_env, register_plugin):
+    """An autoencoder that does not generate gets the grid of its card's `zoo reconstruct` command
+    (the same pixels as that command draws) and its reconstruction rows; no samples.png."""
+    from PIL import Image
+
+    from zoo.cards import eval_measurements, release
+
+    run, dest = eval_env / "ae-run", eval_env / "tiny-aekl"
+    save_model_folder(zoo.create("autoencoder-kl", **zoo.model_spec("autoencoder-kl").test_config), run)
+    (run / "training.json").write_text(json.dumps({"commands": ["zoo train autoencoder-kl --out runs/x"],
+                                                   "data": "fashion-mnist", "epochs": 1, "steps": 2, "batch_size": 4}))
+
+    @hookimpl
+    def register_models(register):
+        register(ModelSpec(id="tiny-aekl", arch="autoencoder-kl", factory="zoo_plugins.autoencoder_kl.model:"
+                           "AutoencoderKL", family="autoencoder", capabilities=("encoder",), dataset="fashion-mnist",
+                           weights="bundled", path=str(dest)))
+
+    register_plugin(types.SimpleNamespace(register_models=register_models), "aekl-release")
+    release(run, "tiny-aekl", dest)
+    rows = eval_measurements("tiny-aekl", ["recon"], 10_000, tolerance="±1%")
+    release(run, "tiny-aekl", dest, measurements=rows)
+    card = (dest / "README.md").read_text()
+    assert "pipeline_tag: image-feature-extraction" in card and not (dest / "samples.png").exists()
+    assert "| FD of the reconstructions (test split) |" in card
+    assert "`zoo eval tiny-aekl --metrics recon --seed 0`" in card  # the whole test split: no --num-samples
+    command = "zoo reconstruct tiny-aekl --from-data test -n 32 --seed 0 -o"
+    assert command in card
+    drawn = eval_env / "drawn.png"
+    assert CliRunner().invoke(cli, [*command.split()[1:], str(drawn)]).exit_code == 0
+    assert Image.open(drawn).tobytes() == Image.open(dest / "reconstructions.png").tobytes()

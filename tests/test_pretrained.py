@@ -16,6 +16,7 @@ from zoo.weights import bundled_root
 BUNDLED = ["vae-fashion", "dcgan-fashion", "ddpm-fashion", "wgan-gp-fashion", "cgan-fashion", "stylegan2-fashion",
            "pixelcnn-fashion"]
 TRANSLATORS = ["cyclegan-sneaker-boot", "cyclegan-digits-mnist"]
+ENCODERS = ["autoencoder-kl-fashion"]  # autoencoders that do not generate: a reconstruction grid
 SLOW_SAMPLERS = ("ddpm-fashion", "pixelcnn-fashion")  # 50 DDIM steps of a UNet; 784 pixel steps, twice each
 
 
@@ -23,13 +24,14 @@ def test_every_bundled_model_is_checked_here():
     from zoo.plugins import get_registry
 
     bundled = {s.id for s in get_registry().filter(pretrained=True) if s.weights == "bundled"}
-    assert bundled - {"ae-fashion"} == set(BUNDLED + TRANSLATORS)  # ae-fashion: the example plugin's own tests
+    assert bundled - {"ae-fashion"} == set(BUNDLED + TRANSLATORS + ENCODERS)  # ae-fashion: the example plugin's
 
 
-@pytest.mark.parametrize("model_id", BUNDLED + TRANSLATORS)
+@pytest.mark.parametrize("model_id", BUNDLED + TRANSLATORS + ENCODERS)
 def test_bundled_folder_is_complete_and_small(model_id):
     folder = bundled_root() / model_id
-    grids = ("a2b.png", "b2a.png") if model_id in TRANSLATORS else ("samples.png",)
+    grids = ("a2b.png", "b2a.png") if model_id in TRANSLATORS else ("reconstructions.png",) \
+        if model_id in ENCODERS else ("samples.png",)
     for name in ("README.md", "config.json", "model.safetensors", *grids):
         assert (folder / name).is_file(), name
     assert (folder / "model.safetensors").stat().st_size < 10 * 2**20
@@ -37,7 +39,7 @@ def test_bundled_folder_is_complete_and_small(model_id):
     assert config["architecture"] == zoo.model_spec(model_id).architecture
 
 
-@pytest.mark.parametrize("model_id", BUNDLED + TRANSLATORS)
+@pytest.mark.parametrize("model_id", BUNDLED + TRANSLATORS + ENCODERS)
 def test_card_has_front_matter_and_the_training_command(model_id):
     card = (bundled_root() / model_id / "README.md").read_text()
     front = re.match(r"^---\n(.*?)\n---\n", card, re.S)
@@ -77,10 +79,11 @@ def test_quick_start_command(tmp_path):
 
 
 @pytest.mark.realdata
-def test_vae_fashion_reconstructs_real_test_images():
+@pytest.mark.parametrize("model_id", ["vae-fashion", "autoencoder-kl-fashion"])
+def test_autoencoders_reconstruct_real_test_images(model_id):
     from zoo.data import load_fashion_mnist
 
-    model = zoo.load("vae-fashion")
+    model = zoo.load(model_id)
     x = load_fashion_mnist("test")[0][:256]
     err = (model.reconstruct(x) - x).pow(2).mean()
     assert err < 0.25 * (x - x.mean()).pow(2).mean()  # far better than predicting the mean image

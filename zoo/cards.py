@@ -36,11 +36,15 @@ class Measurement:
 
 
 GENERATION, TRANSLATION = "unconditional-image-generation", "image-to-image"  # the Hub's pipeline tags
-PIPELINE_TAGS = (GENERATION, TRANSLATION, "image-classification")
+ENCODING = "image-feature-extraction"  # an autoencoder that does not generate: images to latents (and back)
+PIPELINE_TAGS = (GENERATION, TRANSLATION, ENCODING, "image-classification")
+TASK_TAGS = {GENERATION: "image-generation", ENCODING: "latent-space"}  # a tag beside the pipeline tag
 # model-index metric types of the Evaluation table's rows, by the label before " ("
 METRIC_TYPES = {"FD": "fd", "KID": "kid", "precision": "precision", "recall": "recall", "density": "density",
                 "coverage": "coverage", "bits/dim": "bits_per_dim", "NLL": "nll", "class accuracy": "accuracy",
-                "test accuracy": "accuracy"}
+                "test accuracy": "accuracy", "reconstruction L1 per pixel": "recon_l1",
+                "reconstruction MSE per pixel": "recon_mse", "reconstruction PSNR": "psnr",
+                "FD of the reconstructions": "recon_fd"}
 FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n+", re.S)
 # a row of the Evaluation table: | name | value[ unit] | [tolerance |] `command` |
 TABLE_ROW = re.compile(r"^\| (?P<name>[^|]+?) \| (?P<value>-?[\d.]+(?:e[-+]?\d+)?)(?P<unit>[^|]*?) \|"
@@ -48,8 +52,12 @@ TABLE_ROW = re.compile(r"^\| (?P<name>[^|]+?) \| (?P<value>-?[\d.]+(?:e[-+]?\d+)
 
 
 def pipeline_tag(spec: ModelSpec) -> str:
-    """What the Hub should show the model as: a translator maps images to images, the rest generate."""
-    return TRANSLATION if "translation" in spec.capabilities and "generator" not in spec.capabilities else GENERATION
+    """What the Hub should show the model as: a translator maps images to images, an autoencoder that
+    does not generate maps them to latents, the rest generate."""
+    if "generator" in spec.capabilities:
+        return GENERATION
+    return TRANSLATION if "translation" in spec.capabilities else ENCODING if "encoder" in spec.capabilities \
+        else GENERATION
 
 
 def dataset_ids(dataset: str) -> list[str]:
@@ -97,7 +105,7 @@ def card_data(spec: ModelSpec, measurements: Sequence[Measurement] = ()) -> Mode
     results = _eval_results(task, spec.dataset, measurements) if spec.dataset else []
     return ModelCardData(
         library_name="zoo", pipeline_tag=task, license=spec.license.lower() or "other",
-        tags=["zoo", "image-generation" if task == GENERATION else "image-to-image", spec.family, spec.architecture],
+        tags=["zoo", TASK_TAGS.get(task, "image-to-image"), spec.family, spec.architecture],
         datasets=dataset_ids(spec.dataset) or None,
         model_name=spec.id if results else None, eval_results=results or None,
     )
@@ -199,7 +207,8 @@ def render_card(
         f"- Images: {c}×{h}×{w}, values in [0, 1]",
         f"- Capabilities: {', '.join(spec.capabilities)}",
         "", "## Use", "",
-        *(_translator_use(spec) if "translation" in spec.capabilities else _generator_use(spec)),
+        *(_translator_use(spec) if "translation" in spec.capabilities else _generator_use(spec)
+          if "generator" in spec.capabilities else _encoder_use(spec)),
         "## Training", "",
         *(f"- Command: `{c}`" for c in training.get("commands", [training.get("command", "")])),
         f"- Data: {spec.dataset.replace(',', ' ↔ ')} train split, {training.get('images_seen', 0):,} images seen "
@@ -236,6 +245,23 @@ def _generator_use(spec: ModelSpec) -> list[str]:
             "```", "", "```bash", f"zoo sample {spec.id} -n 64 --seed 0 -o samples.png", "```", "",
             "## Samples", "",
             f"![64 samples, seed 0](samples.png)  \n`zoo sample {spec.id} -n 64 --seed 0 -o samples.png`", ""]
+
+
+RECONSTRUCTION_GRID = "reconstructions.png"  # an autoencoder that does not generate: test images over their
+RECONSTRUCTION_COMMAND = "zoo reconstruct {id} --from-data test -n 32 --seed 0 -o " + RECONSTRUCTION_GRID
+
+
+def _encoder_use(spec: ModelSpec) -> list[str]:
+    c, h, w = spec.image_shape
+    command = RECONSTRUCTION_COMMAND.format(id=spec.id)
+    return ["```python", "import zoo", "",
+            f'model = zoo.load("{spec.id}")',
+            f"z = model.encode(images)       # images (B, {c}, {h}, {w}) in [0, 1] → latents (B, *model.latent_shape)",
+            "recon = model.decode(z)         # back to images",
+            "```", "", "```bash", command,
+            f"zoo interpolate {spec.id} --images a.png b.png -o strip.png", "```", "",
+            "## Reconstructions", "",
+            f"![test images, their reconstructions below]({RECONSTRUCTION_GRID})  \n`{command}`", ""]
 
 
 TRANSLATION_GRIDS = {"a2b": "a2b.png", "b2a": "b2a.png"}  # test images on odd rows, translations below
@@ -307,20 +333,24 @@ def eval_measurements(model_id: str, metrics: Sequence[str], num_samples: int, s
     options = dict(sample_options or {})
     result = evaluate(model_id, list(metrics), num_samples=num_samples, seed=seed, sample_options=options)
     command = f"zoo eval {model_id} --metrics {','.join(metrics)}"
-    whole_split = list(metrics) == ["bpd"] and num_samples >= 10_000  # bits/dim: the test split, or a subset
+    # bits/dim and reconstructions score test images: the whole split, or a subset
+    test_metrics = ("bpd", "nll_nats", "recon_l1", "recon_mse", "psnr", "recon_fd")
+    whole_split = set(metrics) <= {"bpd", "recon"} and num_samples >= 10_000
     if not whole_split:
         command += f" --num-samples {num_samples}"
     command += f" --seed {seed}" + "".join(f" --{k} {v}" for k, v in options.items())
     described = "".join(f", {k} {v}" for k, v in options.items())
     hardware = hardware_description(torch.device("cpu"))
     labels = {"fd": "FD", "kid": "KID", "precision": "precision", "recall": "recall", "density": "density",
-              "coverage": "coverage", "bpd": "bits/dim", "nll_nats": "NLL (nats/image)", "class_acc": "class accuracy"}
+              "coverage": "coverage", "bpd": "bits/dim", "nll_nats": "NLL (nats/image)", "class_acc": "class accuracy",
+              "recon_l1": "reconstruction L1 per pixel", "recon_mse": "reconstruction MSE per pixel",
+              "psnr": "reconstruction PSNR", "recon_fd": "FD of the reconstructions"}
     rows = []
     for key, label in labels.items():
         if key in result.scores:
-            suffix = f" ({num_samples:,} samples{described})" if key not in ("bpd", "nll_nats") else \
+            suffix = f" ({num_samples:,} samples{described})" if key not in test_metrics else \
                 " (test split)" if whole_split else f" ({num_samples:,} test images)"
-            unit = ""
+            unit = "dB" if key == "psnr" else ""
             if key == "bpd" and not whole_split and "bpd_se" in result.scores:  # a subset: say how far it may be
                 unit = f"± {result.scores['bpd_se']:.2g} (standard error over the images)"
             rows.append(Measurement(label + suffix, float(result.scores[key]), command, unit=unit, tolerance=tolerance,
@@ -337,7 +367,7 @@ def release(run_model: str | Path, model_id: str, dest: str | Path, *, measureme
     ``half``), config, a 64-image grid drawn from the released weights, and the card."""
     import zoo
     from zoo.images import save_grid
-    from zoo.interfaces import Translator
+    from zoo.interfaces import Generator, Translator
     from zoo.safety import atomic_write_text
     from zoo.weights import save_model_folder
 
@@ -353,8 +383,14 @@ def release(run_model: str | Path, model_id: str, dest: str | Path, *, measureme
         for direction, grid in TRANSLATION_GRIDS.items():
             x = released.draw_images(direction, 32, seed=0)
             save_grid(pairs_grid(x, released.translate(x, direction), 8), dest / grid, nrow=8, force=True)
-    else:
+    elif isinstance(released, Generator):
         save_grid(released.sample(64, seed=0), dest / "samples.png", nrow=8, force=True)
+    else:  # an autoencoder: the grid of the card's zoo reconstruct command
+        from zoo.data import draw_images
+        from zoo.images import pairs_grid
+
+        x = draw_images(training.get("data", "fashion-mnist"), "test", 32, seed=0)
+        save_grid(pairs_grid(x, released.reconstruct(x), 8), dest / RECONSTRUCTION_GRID, nrow=8, force=True)
     atomic_write_text(dest / "training.json", json.dumps(training, indent=2) + "\n")
     spec = zoo.model_spec(model_id)
     card = render_card(spec, training, measurements, notes=notes, reference=reference)
@@ -413,6 +449,11 @@ def main() -> None:
     rows: list[Measurement] = []
     if "translation" in zoo.model_spec(args.model_id).capabilities:  # every test image of both domains
         rows = translation_measurements(args.model_id, min(args.num_samples, 1000), tolerance="±2%")
+        release(args.run_model, args.model_id, args.dest, measurements=rows, notes=notes, reference=reference)
+        print(Path(args.dest) / "README.md")
+        return
+    if "generator" not in zoo.model_spec(args.model_id).capabilities:  # an autoencoder: its reconstructions
+        rows = eval_measurements(args.model_id, ["recon"], 10_000, tolerance="±1%")  # the whole test split
         release(args.run_model, args.model_id, args.dest, measurements=rows, notes=notes, reference=reference)
         print(Path(args.dest) / "README.md")
         return

@@ -392,22 +392,46 @@ def sample(model_id: str, n: int, seed: int | None, output: str | None, out_dir:
 
 @cli.command()
 @click.argument("model_id")
-@click.argument("images", nargs=-1, required=True)
-@click.option("-o", "--output", required=True, help="Grid PNG: inputs on top, reconstructions below.")
+@click.argument("images", nargs=-1)
+@click.option("--from-data", "from_data", type=click.Choice(["train", "test"]), default=None,
+              help="Reconstruct images drawn from this split of --data instead of files.")
+@click.option("--data", "source", default="fashion-mnist", show_default=True,
+              help="Data source of --from-data (`zoo datasets`).")
+@click.option("-n", "--num", "n", default=16, show_default=True, type=int, help="Images drawn with --from-data.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Which images --from-data draws.")
+@click.option("-o", "--output", required=True, help="Grid PNG: a row of inputs, their reconstructions below.")
 @device_option
 @force_option
-def reconstruct(model_id: str, images: tuple[str, ...], output: str, device: str | None, force: bool) -> None:
-    """Encode and decode IMAGES with an encoder model (VAE, AE)."""
+def reconstruct(model_id: str, images: tuple[str, ...], from_data: str | None, source: str, n: int, seed: int,
+                output: str, device: str | None, force: bool) -> None:
+    """Encode and decode IMAGES (files) with an encoder model (VAE, AE), or images drawn with --from-data."""
     import torch
 
-    from zoo.images import load_image
+    from zoo.interfaces import check_count, check_seed
 
+    if bool(images) == bool(from_data):
+        raise BadInputError("give image files to reconstruct, or --from-data train|test (not both)")
+    check_count(n)
+    check_seed(seed)
     check_outputs(output, None, force)
     model = load_for_command(model_id, device, "encoder")
     c, h, _ = model.image_shape
-    x = torch.stack([load_image(p, c, h) for p in images])
+    if from_data:
+        from zoo.data import draw_images
+
+        x = draw_images(source, from_data, n, seed=seed)
+        if tuple(x.shape[1:]) != tuple(model.image_shape):
+            raise BadInputError(f"{source} has {tuple(x.shape[1:])} images; '{model_id}' encodes "
+                                f"{tuple(model.image_shape)}")
+    else:
+        from zoo.images import load_image
+
+        x = torch.stack([load_image(p, c, h) for p in images])
     recon = model.reconstruct(x.to(model.device)).cpu()
-    write_outputs(torch.cat([x, recon]), output, None, force, nrow=len(images))
+    from zoo.images import pairs_grid
+
+    per_row = min(len(x), 8)
+    write_outputs(pairs_grid(x, recon, per_row), output, None, force, nrow=per_row)
 
 
 @cli.command()
@@ -513,11 +537,12 @@ def translate(model_id: str, inputs: tuple[str, ...], direction: str | None, to:
 
 SCORE_ROWS = (("fd", "fd"), ("kid", "kid"), ("precision", "precision"), ("recall", "recall"),
               ("density", "density"), ("coverage", "coverage"), ("class_acc", "class-acc"), ("bpd", "bits/dim"),
-              ("bpd_se", "bits/dim SE"),
-              ("fid", "fid (Inception)"))
+              ("bpd_se", "bits/dim SE"), ("recon_l1", "recon L1"), ("recon_mse", "recon MSE"), ("psnr", "PSNR (dB)"),
+              ("recon_fd", "recon fd"), ("fid", "fid (Inception)"))
 eval_options = [
     click.option("--metrics", default=None,
                  help="Comma-separated. Generators: fd, kid, pr, dc, class-acc, bpd, fid (default fd,kid,pr). "
+                      "Encoders: recon (the default of an autoencoder that does not generate). "
                       "Translators: fd, target, cycle, class-kept (default: all that apply)."),
     click.option("--num-samples", default=10_000, show_default=True, type=int),
     click.option("--seed", default=0, show_default=True, type=int),
@@ -561,7 +586,8 @@ def eval_cmd(model_id: str, metrics: str | None, num_samples: int, seed: int, ba
         _print_translation(result)
         return
     options = "".join(f", {k} {v}" for k, v in result.sample_options.items())
-    what = f"{result.num_samples} samples, seed {result.seed}{options}" if result.reference else "test split"
+    sampled = {"fd", "kid", "precision", "density", "class_acc", "fid"} & set(result.scores)
+    what = f"{result.num_samples} samples, seed {result.seed}{options}" if sampled else "test split"
     click.echo(f"model      {result.model}  ({what})")
     if result.reference:
         click.echo(f"reference  {result.reference}")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.errors import DataError
+from zoo.errors import BadInputError, DataError
 from zoo.registry import DatasetSpec
 
 if TYPE_CHECKING:
@@ -306,6 +306,21 @@ def resize(images: torch.Tensor, size: int) -> torch.Tensor:
     shrink = size < images.shape[-1]
     return F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False,
                          antialias=shrink).clamp(0, 1)
+
+
+def draw(pool: torch.Tensor, n: int, seed: int, what: str) -> torch.Tensor:
+    """``n`` of the images ``pool``, drawn without replacement with ``seed``; ``what`` names the pool
+    in the one-line error when it has fewer."""
+    import torch
+
+    if n > len(pool):
+        raise BadInputError(f"{what} has {len(pool)} images, fewer than the {n} asked for")
+    return pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))[:n]]
+
+
+def draw_images(source: str, split: str, n: int, *, seed: int = 0) -> torch.Tensor:
+    """``n`` images of a data source's split, drawn without replacement with ``seed``."""
+    return draw(load_source(source, split).images, n, seed, f"the {split} split of {source}")
 
 
 def load_source(source: str, split: str = "train") -> Data:

@@ -571,12 +571,11 @@ class Translator(Model, ABC):
                     split: str = "test") -> torch.Tensor:
         """``n`` real images of the source domain of ``direction``, drawn without replacement
         with ``seed`` from the ``split`` of its data (what ``zoo translate --from-data`` uses)."""
+        from zoo.data import draw
+
         n = check_count(n)
         source = self.direction_domains(direction or "a2b")[0]
-        pool = self.domain_images(source, split)
-        if n > len(pool):
-            raise BadInputError(f"domain '{source}' has {len(pool)} {split} images, fewer than the {n} asked for")
-        return pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))[:n]]
+        return draw(self.domain_images(source, split), n, seed, f"the {split} split of domain '{source}'")
 
     @torch.no_grad()
     def preview(self, data: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, int]:

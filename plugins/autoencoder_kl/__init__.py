@@ -1,6 +1,8 @@
 """Autoencoder-KL plugin: the spatial-latent, KL-regularized autoencoder of latent diffusion
 (Rombach et al. 2022); an encoder role only (reconstruct, interpolate between images)."""
 
+from dataclasses import replace
+
 from zoo import ModelSpec, hookimpl
 
 AUTOENCODER_KL = ModelSpec(
@@ -19,3 +21,6 @@ AUTOENCODER_KL = ModelSpec(
 @hookimpl
 def register_models(register):
     register(AUTOENCODER_KL)
+    register(replace(AUTOENCODER_KL, id="autoencoder-kl-fashion", arch="autoencoder-kl", dataset="fashion-mnist",
+                     weights="bundled", description="KL autoencoder (1×28×28 ↔ 4×7×7 latents) trained on "
+                                                    "Fashion-MNIST; the first stage of ldm-fashion."))

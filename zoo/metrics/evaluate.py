@@ -29,6 +29,9 @@ METRICS = {
     "bpd": "bits per dimension on the test split, or a seeded subset of --num-samples of its images (models "
            "with log_prob)",
     "fid": "Inception FID against the test split (needs --inception-weights)",
+    "recon": "reconstructions of the test split, or a seeded subset of --num-samples of its images, through "
+             "encode → decode (encoders): L1, MSE and PSNR per pixel, and the FD of the reconstructions to the "
+             "train split (the best FD a latent diffusion model on this autoencoder can reach)",
 }
 DEFAULT_METRICS = ("fd", "kid", "pr")
 
@@ -148,7 +151,7 @@ def evaluate(
     samples are drawn."""
     import zoo
     from zoo.api import resolve_device
-    from zoo.interfaces import Likelihood, Translator, check_count, require_role
+    from zoo.interfaces import Encoder, Generator, Likelihood, Translator, check_count, require_role
 
     given = parse_metrics(list(metrics)) if metrics else None
     if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 1:
@@ -176,7 +179,9 @@ def evaluate(
                             device=dev, result=result)
         result.seconds = time.perf_counter() - t0
         return result
-    metrics = given or list(DEFAULT_METRICS)
+    # an autoencoder that does not generate is scored by how well it reconstructs
+    metrics = given or (["recon"] if isinstance(model, Encoder) and not isinstance(model, Generator)
+                        else list(DEFAULT_METRICS))
     too_few = [f"{m} needs at least {k}" for m, k in MIN_SAMPLES.items() if m in metrics and num_samples < k]
     if too_few:
         raise BadInputError(f"--num-samples {num_samples} is too few: {', '.join(too_few)}")
@@ -185,8 +190,10 @@ def evaluate(
     only_translation = [m for m in metrics if m in TRANSLATION_METRICS and m not in METRICS]
     if only_translation:
         raise BadInputError(f"metric {', '.join(only_translation)} is for translators; '{model_id}' is not one")
-    if any(m != "bpd" for m in metrics):  # every other metric scores samples
+    if any(m not in ("bpd", "recon") for m in metrics):  # every other metric scores samples
         require_role(model, "generator", model_id)
+    if "recon" in metrics:
+        require_role(model, "encoder", model_id)
     if "bpd" in metrics and not isinstance(model, Likelihood):
         raise BadInputError(f"'{model_id}' has no log_prob, so no bits/dim; metric bpd needs a likelihood model")
     if "class-acc" in metrics and not model.conditional:
@@ -228,15 +235,15 @@ def evaluate(
         result.reference = f"fashion-mnist train ({len(real)} images; precision/recall/density/coverage on " \
                            f"{len(real_subset)} of them, seed {seed})"
         result.extractor = f"fashion-mnist-classifier@{classifier_digest()} penultimate ({real.shape[1]}-d)"
+    if "recon" in metrics:
+        _score_reconstructions(model, _test_subset(test_images, num_samples, seed, "recon", result), batch_size,
+                               result, dev)
     if "bpd" in metrics:
         from zoo.interfaces import bits_per_dim
 
         gen = torch.Generator().manual_seed(seed)
-        scored = test_images
-        if num_samples < len(test_images):  # a seeded subset, for models whose exact likelihood is slow (PixelCNN)
-            scored = test_images[torch.randperm(len(test_images), generator=torch.Generator().manual_seed(seed))
-                                 [:num_samples]]
-            result.notes.append(f"bpd on {num_samples} of the {len(test_images)} test images (seed {seed})")
+        # a seeded subset, for models whose exact likelihood is slow (PixelCNN)
+        scored = _test_subset(test_images, num_samples, seed, "bpd", result)
         with torch.no_grad():
             nll = torch.cat([-model.log_prob(b.to(dev), gen).double().cpu() for b in scored.split(batch_size)])
         result.scores["bpd"] = bits_per_dim(nll.mean(), scored[0].numel()).item()
@@ -251,6 +258,34 @@ def evaluate(
         result.notes.append("fid: Inception features, test split as reference; comparable in kind to published FIDs")
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _test_subset(test_images: torch.Tensor, num_samples: int, seed: int, metric: str,
+                 result: EvalResult) -> torch.Tensor:
+    """The whole test split, or a seeded subset of ``num_samples`` of its images (said in the notes)."""
+    if num_samples >= len(test_images):
+        return test_images
+    result.notes.append(f"{metric} on {num_samples} of the {len(test_images)} test images (seed {seed})")
+    return test_images[torch.randperm(len(test_images), generator=torch.Generator().manual_seed(seed))[:num_samples]]
+
+
+def _score_reconstructions(model: Any, images: torch.Tensor, batch_size: int, result: EvalResult,
+                           device: torch.device) -> None:
+    """Per-pixel L1, MSE and PSNR of encode → decode on ``images``, and the FD of the reconstructions to
+    the train split's features, with the FD of the images themselves as the floor."""
+    with torch.no_grad():
+        recon = torch.cat([model.reconstruct(b.to(device)).float().cpu() for b in images.split(batch_size)])
+    err = recon.double() - images.double()
+    mse = err.pow(2).mean()
+    result.scores["recon_l1"] = err.abs().mean().item()
+    result.scores["recon_mse"] = mse.item()
+    result.scores["psnr"] = (10 * torch.log10(1 / mse)).item()  # images in [0, 1]: peak 1
+    classifier = load_classifier(device=device)
+    real = reference_features("train", classifier)
+    result.scores["recon_fd"] = quality.frechet_distance(extract(classifier, recon, batch_size)[0], real)
+    result.floor["recon_fd"] = quality.frechet_distance(extract(classifier, images, batch_size)[0], real)
+    result.reference = result.reference or f"fashion-mnist train ({len(real)} images)"
+    result.extractor = f"fashion-mnist-classifier@{classifier_digest()} penultimate ({real.shape[1]}-d)"
 
 
 class _UInt8RGB(torch.utils.data.Dataset):
