@@ -14,7 +14,7 @@ from zoo.cli import cli
 from zoo.weights import bundled_root
 
 BUNDLED = ["vae-fashion", "dcgan-fashion", "ddpm-fashion", "wgan-gp-fashion", "cgan-fashion", "stylegan2-fashion",
-           "pixelcnn-fashion"]
+           "pixelcnn-fashion", "ldm-fashion"]
 TRANSLATORS = ["cyclegan-sneaker-boot", "cyclegan-digits-mnist"]
 ENCODERS = ["autoencoder-kl-fashion"]  # autoencoders that do not generate: a reconstruction grid
 SLOW_SAMPLERS = ("ddpm-fashion", "pixelcnn-fashion")  # 50 DDIM steps of a UNet; 784 pixel steps, twice each

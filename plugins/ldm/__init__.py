@@ -1,6 +1,8 @@
 """Latent diffusion plugin (Rombach et al. 2022): a composite of an autoencoder and a diffusion
 denoiser, each from its own plugin (autoencoder-kl and ddpm), found through the core."""
 
+from dataclasses import replace
+
 from zoo import ModelSpec, hookimpl
 
 # the denoiser over 4×7×7 latents: a DDPM UNet two levels deep (7 → 4), cosine schedule, v-prediction, no
@@ -34,3 +36,6 @@ LDM = ModelSpec(
 @hookimpl
 def register_models(register):
     register(LDM)
+    register(replace(LDM, id="ldm-fashion", arch="ldm", dataset="fashion-mnist", weights="bundled",
+                     description="Latent diffusion trained on Fashion-MNIST in the 4×7×7 latents of "
+                                 "autoencoder-kl-fashion (referenced by id, pinned by its weights' sha256)."))
