@@ -659,6 +659,7 @@ def require_role(model: Model, role: str, name: str = "") -> None:
     what = {"generator": "does not generate from noise", "translation": "does not translate between domains",
             "encoder": "has no encoder", "likelihood": "has no log_prob"}
     has = [r for r in ROLES if isinstance(model, ROLES[r])]
-    hint = f"; it is a {' and '.join(r if r != 'translation' else 'translator' for r in has)}" if has else ""
+    kinds = " and ".join(r if r != "translation" else "translator" for r in has)
+    hint = f"; it is {'an' if kinds[:1] in 'aeiou' else 'a'} {kinds}" if has else ""
     use = f": use {', '.join(f'`{commands[r]} {name}`' for r in has)}" if has else ""
     raise BadInputError(f"'{name}' {what[role]}{hint}{use}")
