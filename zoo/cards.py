@@ -56,8 +56,9 @@ def pipeline_tag(spec: ModelSpec) -> str:
     does not generate maps them to latents, the rest generate."""
     if "generator" in spec.capabilities:
         return GENERATION
-    return TRANSLATION if "translation" in spec.capabilities else ENCODING if "encoder" in spec.capabilities \
-        else GENERATION
+    if "translation" in spec.capabilities:
+        return TRANSLATION
+    return ENCODING if "encoder" in spec.capabilities else GENERATION
 
 
 def dataset_ids(dataset: str) -> list[str]:
