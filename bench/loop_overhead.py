@@ -1,6 +1,7 @@
 """What the ``zoo train`` loop costs on top of the bare training steps, per architecture.
 
     python bench/loop_overhead.py [--archs vae,dcgan,...] [--steps 60] [--rounds 2] [--threads 1]
+    python bench/loop_overhead.py --archs ldm --component autoencoder=autoencoder-kl-fashion
 
 For each architecture with a training step (its default config, ``TrainConfig``'s defaults:
 batch 128, EMA 0.999, a log line every 50 steps, a checkpoint every 500 steps and one per
@@ -20,6 +21,11 @@ between runs does not enter. The costs that come once per 500 steps or once per 
 timed on their own afterwards (``_write_checkpoint`` of the model, its EMA and optimizers; the
 EMA copy and the preview grid of an epoch's end) and spread over the steps between them at the
 defaults. total = 1 + loop share + periodic share: the target is at most 1.05.
+
+A composite architecture gets its components from ``--component NAME=ID`` (as ``zoo train ldm
+--autoencoder ID``); both sides then train on what the step's ``prepare_data`` makes of the data (the
+latents of the frozen autoencoder), encoded once per side into a temporary run folder, outside the timing.
+Architectures that need components not given are skipped with a message.
 
 The bare side is a cross-check of the same thing from outside: the sides alternate (bare,
 loop, loop, bare, ...) for ``--rounds`` runs each, in one process, and the medians of whole
@@ -91,16 +97,18 @@ def timing(cls: type) -> dict[str, float]:
 
 
 def run_bare(arch: str, cls: type, data: dict[str, Any], steps: int, batch_size: int,
-             seed: int) -> dict[str, float]:
+             seed: int, components: dict[str, str]) -> dict[str, float]:
     import torch
 
     import zoo
 
     torch.manual_seed(seed)
-    model = zoo.create(arch, **cls.config_from_data(data)).train()
+    model = zoo.create(arch, **cls.config_from_data(data), **components).train()
     step_fn = cls(model)
     step_fn.optimizers = step_fn.configure_optimizers()
     step_fn.total_steps = steps
+    with tempfile.TemporaryDirectory() as tmp:
+        data = step_fn.prepare_data(data, Path(tmp))  # as the loop does before its first step (latents, say)
     gen = torch.Generator().manual_seed(seed)
     acc = _Backward()
     cls.starts.clear()
@@ -116,14 +124,14 @@ def run_bare(arch: str, cls: type, data: dict[str, Any], steps: int, batch_size:
 
 
 def run_loop(arch: str, cls: type, sources: list[str], steps: int, batch_size: int,
-             seed: int) -> dict[str, float]:
+             seed: int, components: dict[str, str]) -> dict[str, float]:
     from zoo.training import TrainConfig, train
 
     cls.starts.clear()
     cls.ends.clear()
     with tempfile.TemporaryDirectory() as tmp:
         cfg = TrainConfig(arch=arch, data=sources[0] if len(sources) == 1 else sources, out=str(Path(tmp) / "run"),
-                          batch_size=batch_size, max_steps=steps, seed=seed)
+                          batch_size=batch_size, max_steps=steps, seed=seed, model_config=dict(components))
         train(cfg, progress=True)
     return timing(cls)
 
@@ -132,7 +140,8 @@ def _median(runs: list[dict[str, float]], key: str) -> float:
     return statistics.median(run[key] for run in runs)
 
 
-def periodic_costs(arch: str, cls: type, data: dict[str, Any], batch_size: int) -> dict[str, float]:
+def periodic_costs(arch: str, cls: type, data: dict[str, Any], batch_size: int,
+                   components: dict[str, str]) -> dict[str, float]:
     """Seconds of one checkpoint write and of one epoch's end (EMA copy and preview grid), as the loop does them."""
     import copy
 
@@ -143,7 +152,7 @@ def periodic_costs(arch: str, cls: type, data: dict[str, Any], batch_size: int) 
     from zoo.training import EMA, TrainConfig, _write_checkpoint
 
     defaults = TrainConfig(arch=arch)
-    model = zoo.create(arch, **cls.config_from_data(data)).train()
+    model = zoo.create(arch, **cls.config_from_data(data), **components).train()
     step_fn = cls(model)
     step_fn.optimizers = step_fn.configure_optimizers()
     ema = EMA(model, defaults.ema_decay, step_fn.ema_prefix)
@@ -174,10 +183,15 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=None, help="default: TrainConfig's (128)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--component", action="append", default=[], metavar="NAME=ID",
+                        help="a component of composite architectures (autoencoder=autoencoder-kl-fashion); repeatable")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "loop_overhead.json")
     args = parser.parse_args()
     if args.steps < SKIP + 3 or args.rounds < 1 or args.threads < 1:
         parser.error(f"--steps must be at least {SKIP + 3}, --rounds and --threads positive")
+    if any("=" not in c for c in args.component):
+        parser.error("--component takes NAME=ID (autoencoder=autoencoder-kl-fashion)")
+    components = dict(c.split("=", 1) for c in args.component)
 
     import torch
 
@@ -196,6 +210,11 @@ def main() -> None:
           f"{args.threads} torch thread(s), load average {os.getloadavg()[0]:.2f}", file=sys.stderr, flush=True)
     for arch in archs:
         spec = zoo.model_spec(arch)
+        needed = [name for name, _ in spec.components if name not in components and spec.config.get(name) is None]
+        if needed:
+            print(f"[loop-overhead] {arch}: skipped, it needs --component {needed[0]}=ID", file=sys.stderr, flush=True)
+            continue
+        given = {name: components[name] for name, _ in spec.components if name in components}
         cls = timed(import_object(spec.trainer))
         # the loop imports the step by its dotted path: hand it the timed class
         zoo.registry.import_object = lambda path, _cls=cls, _spec=spec: _cls if path == _spec.trainer \
@@ -209,10 +228,10 @@ def main() -> None:
                     print(f"[loop-overhead] {arch}: {side}, round {r + 1}/{args.rounds} ...", file=sys.stderr,
                           flush=True)
                     if side == "bare":
-                        times[side].append(run_bare(arch, cls, data, args.steps, batch_size, args.seed))
+                        times[side].append(run_bare(arch, cls, data, args.steps, batch_size, args.seed, given))
                     else:
-                        times[side].append(run_loop(arch, cls, sources, args.steps, batch_size, args.seed))
-            periodic = periodic_costs(arch, cls, data, batch_size)
+                        times[side].append(run_loop(arch, cls, sources, args.steps, batch_size, args.seed, given))
+            periodic = periodic_costs(arch, cls, data, batch_size, given)
         finally:
             zoo.registry.import_object = import_object
 
@@ -226,7 +245,8 @@ def main() -> None:
         step_s = _median(times["loop"], "step_s")
         # 3. a cross-check, noisier on a shared machine: whole iterations of the two sides' runs
         whole = _median(times["loop"], "iteration_s") / _median(times["bare"], "iteration_s")
-        results.append({"arch": arch, "batch_size": batch_size, "steps": args.steps, "runs": times, **periodic,
+        results.append({"arch": arch, "components": given, "batch_size": batch_size, "steps": args.steps,
+                        "runs": times, **periodic,
                         "step_s": step_s, "loop_share": share, "periodic_share": amortized / step_s,
                         "total": 1 + share + amortized / step_s, "iteration_ratio_loop_over_bare": whole,
                         "bare_share": statistics.median(t["outside_s"] / t["step_s"] for t in times["bare"])})
