@@ -10,7 +10,8 @@ denoising-diffusion-pytorch, and the memory of a 10,000-image ``zoo sample``.
   config>))(batch_size=n, num_inference_steps=50, generator=, output_type="np")`` (both on the
   repo's own grid, ``leading``, under diffusers' rules: the same timesteps). Alternating timed runs, medians,
   images/s and the ratio ours/diffusers (target >= 1). Both start from the same x_T (the same
-  seeded CPU generator), so the images are also compared.
+  seeded CPU generator), so the images are also compared. ``--compile`` puts both networks under
+  ``torch.compile`` first (inductor, weights frozen); the compilation falls in the untimed warm-up.
 * ``training``: our ``DDPMTrainingStep`` on ``zoo.create("ddpm")`` (the config ``zoo train ddpm``
   uses) against ``denoising_diffusion_pytorch.GaussianDiffusion(Unet(dim=32, dim_mults=(1, 2, 2),
   channels=1), image_size=28)`` updated as its own ``Trainer`` does (``loss = diffusion(images)``,
@@ -181,9 +182,21 @@ def run_sampling(args: argparse.Namespace) -> dict[str, Any]:
                    num_inference_steps=steps, output_type="np")
         return torch.from_numpy(out.images).permute(0, 3, 1, 2)  # (n, H, W, C) in [0, 1] → (n, C, H, W)
 
+    print("[ddpm-peers] sampling: lock-step check ...", file=sys.stderr, flush=True)
+    net_max, step_max = lockstep(ours, unet, scheduler, args.ddim_steps, args.seed)
+    mflops = forward_mflops(ours, x[:1], t[:1])  # before any compilation: counted in eager mode
+    compile_s: dict[str, float] = {}
+    if args.compile:  # both networks under torch.compile (inductor, weights frozen as constants), in place
+        import torch._inductor.config
+
+        torch._inductor.config.freezing = True
+        ours.compile()
+        unet.compile()
     runners = {"ours": run_ours, "diffusers": run_diffusers}
-    for run in runners.values():  # warm-up, untimed
+    for who, run in runners.items():  # warm-up, untimed (and the compilation)
+        t0 = time.perf_counter()
         run(2)
+        compile_s[who] = time.perf_counter() - t0
     times: dict[str, list[float]] = {"ours": [], "diffusers": []}
     images: dict[str, torch.Tensor] = {}
     for r in range(args.repeat):
@@ -194,16 +207,15 @@ def run_sampling(args: argparse.Namespace) -> dict[str, Any]:
             times[who].append(time.perf_counter() - t0)
     med = {k: statistics.median(v) for k, v in times.items()}
     ips = {k: n / v for k, v in med.items()}
-    print("[ddpm-peers] sampling: lock-step check ...", file=sys.stderr, flush=True)
-    net_max, step_max = lockstep(ours, unet, scheduler, args.ddim_steps, args.seed)
     result = {
         **info, "part": "sampling",
         "network": "diffusers UNet2DModel, google/ddpm-cifar10-32 config, random weights (torch.manual_seed(seed)); "
                    "ours loaded from the same files by zoo_plugins.ddpm.from_diffusers.load_diffusers_folder",
         "params": {"ours": n_params(ours), "diffusers": n_params(unet)},
-        "forward_mflops_per_image": forward_mflops(ours, x[:1], t[:1]),
+        "forward_mflops_per_image": mflops,
         "network_max_abs_diff": network_diff,
         "sampler": f"DDIM, {args.ddim_steps} steps, eta 0, trailing timesteps (same grid both: {same_timesteps})",
+        "compiled": args.compile, "warmup_seconds": compile_s,  # 2-step runs, with the compilation if any
         "batch": n, "repeat": args.repeat, "seconds": times, "median_seconds": med, "img_per_s": ips,
         "ratio_img_per_s_ours_over_diffusers": ips["ours"] / ips["diffusers"],
         "images_max_abs_diff": (images["ours"] - images["diffusers"]).abs().max().item(),
@@ -211,12 +223,16 @@ def run_sampling(args: argparse.Namespace) -> dict[str, Any]:
         "lockstep": {"what": "diffusers' DDIM trajectory of one image; ours fed the same x_t at every step",
                      "network_max_abs_diff": net_max, "step_max_abs_diff": step_max},
     }
-    table([(f"DDIM-{args.ddim_steps}, CIFAR UNet", "img/s", "median s", "runs (s)"),
+    label = f"DDIM-{args.ddim_steps}, CIFAR UNet" + (", compiled" if args.compile else "")
+    table([(label, "img/s", "median s", "runs (s)"),
            *((who, f"{ips[who]:.3f}", f"{med[who]:.2f}", " ".join(f"{s:.2f}" for s in times[who]))
              for who in ("ours", "diffusers"))])
     print(f"ratio ours/diffusers {result['ratio_img_per_s_ours_over_diffusers']:.3f} (target >= 1.0); batch {n}, "
           f"{args.repeat} alternating runs each; {result['params']['ours'] / 1e6:.2f}M parameters, "
-          f"{result['forward_mflops_per_image'] / 1e3:.2f} GFLOPs per image per step")
+          f"{result['forward_mflops_per_image'] / 1e3:.2f} GFLOPs per image per step"
+          + (f"; the warm-up with the compilation took {compile_s['ours']:.0f} s (ours) and "
+             f"{compile_s['diffusers']:.0f} s (diffusers)"
+             if args.compile else ""))
     print(f"same x_T, same timesteps: images differ by at most {result['images_max_abs_diff']:.2e} "
           f"(mean {result['images_mean_abs_diff']:.2e}) in [0, 1]; fed the same x_t at each of the {args.ddim_steps} "
           f"steps, the networks differ by at most {net_max:.2e} and the DDIM steps by {step_max:.2e}: the "
@@ -408,6 +424,9 @@ def main() -> None:
     group.add_argument("--sample-batch", type=int, default=4, help="images per sample() / pipeline call (default 4)")
     group.add_argument("--ddim-steps", type=int, default=50)
     group.add_argument("--repeat", type=int, default=3, help="timed runs of each side, alternating (default 3)")
+    group.add_argument("--compile", action="store_true",
+                       help="both networks under torch.compile (nn.Module.compile, inductor with frozen weights); "
+                            "the compilation is in the untimed warm-up")
     group = parser.add_argument_group("training")
     group.add_argument("--train-steps", type=int, default=40, help="timed steps of each model (default 40)")
     group.add_argument("--train-batch", type=int, default=32)
@@ -441,7 +460,8 @@ def main() -> None:
     for part in parts:
         print(f"\n== {part}")
         result = {"sampling": run_sampling, "training": run_training, "memory": run_memory}[part](args)
-        path = args.json_dir / f"ddpm_peers_{part}.json"
+        suffix = "_compiled" if args.compile and part == "sampling" else ""
+        path = args.json_dir / f"ddpm_peers_{part}{suffix}.json"
         path.write_text(json.dumps(result, indent=2) + "\n")
         print(f"wrote {path}")
 
