@@ -432,3 +432,19 @@ def test_grid_and_rules_are_sampling_options_at_load_and_per_call(tmp_path):
     save_model_folder(tiny_ddpm(), tmp_path / "m")
     loaded = zoo.load(str(tmp_path / "m"), timestep_spacing="leading", rules="diffusers", sampler="ddpm")
     assert loaded.sampling_options == {"timestep_spacing": "leading", "rules": "diffusers"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", ["ddpm", "ldm"])
+def test_diffusion_sampling_compiles_to_one_graph_that_every_step_reuses(arch):
+    """``model.compile()`` speeds sampling only if the network traces whole (no graph break) and the
+    sampler's steps, whatever their timestep, reuse the graph (no recompilation per step)."""
+    import torch._dynamo
+
+    torch._dynamo.reset()
+    model = tiny(arch).eval()
+    reference = {s: model.sample(3, seed=0, sampler=s, steps=3, batch_size=3) for s in ("ddim", "ddpm")}
+    model.compile(backend="aot_eager", fullgraph=True)  # fullgraph: a graph break is an error
+    with torch._dynamo.config.patch(error_on_recompile=True):
+        for sampler, images in reference.items():
+            assert (model.sample(3, seed=0, sampler=sampler, steps=3, batch_size=3) - images).abs().max() < 1e-5
