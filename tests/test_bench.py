@@ -1,9 +1,11 @@
 """The peer benchmarks start where users run them: from this interpreter, and from a virtualenv made
 from it. The peers' own virtualenv must see the packages of the interpreter that runs the benchmark (a
-virtualenv's own torch and zoo), not the base interpreter's."""
+virtualenv's own torch and zoo), not the base interpreter's. The throughput script written for a GPU
+runs, tiny, on the CPU."""
 
 from __future__ import annotations
 
+import json
 import os
 import site
 import subprocess
@@ -51,3 +53,15 @@ def test_the_peer_benchmarks_start_from_this_interpreter_and_from_a_virtualenv(t
                            "import zoo_bench_marker, importlib.metadata as m; print(m.version('zoo-bench-marker'))"],
                           capture_output=True, text=True)
     assert seen.stdout.strip() == "1.0", seen.stderr
+
+
+def test_the_ddpm_cifar_throughput_benchmark_runs(tmp_path):
+    """The script written for the GPU timing of issue 15 runs end to end (here on the CPU, tiny)."""
+    out = tmp_path / "throughput.json"
+    result = subprocess.run([sys.executable, str(BENCH / "ddpm_cifar_throughput.py"), "--device", "cpu", "--n", "3",
+                             "--batch-size", "2", "--steps", "1", "--dtype", "float32", "--random-weights",
+                             "--json", str(out)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(out.read_text())
+    assert report["n"] == 3 and report["img_per_s"] > 0 and report["params"] == 35_746_307
+    assert "50,000 would take" in result.stdout
