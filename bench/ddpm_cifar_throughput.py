@@ -29,7 +29,11 @@ GOAL_IMAGES = 50_000
 
 
 def build(random_weights: bool, device: str, dtype: str):
+    """The repo's model from the Hub cache, or (absent, or ``random_weights``) its architecture with random weights."""
+    import torch
+
     import zoo
+    from zoo.api import resolve_device, resolve_dtype
     from zoo.errors import ZooError
 
     if not random_weights:
@@ -37,13 +41,9 @@ def build(random_weights: bool, device: str, dtype: str):
             return zoo.load("ddpm-cifar", device=device, dtype=dtype), "google/ddpm-cifar10-32 (Hub cache)"
         except ZooError as err:
             print(f"[cifar-throughput] {err}; using random weights in the same architecture", file=sys.stderr)
-    import torch
-
     torch.manual_seed(0)
-    model = zoo.create("ddpm-cifar")
-    from zoo.api import resolve_device, resolve_dtype
-
-    return model.to(resolve_device(device), resolve_dtype(dtype)).eval(), "random weights, the repo's architecture"
+    model = zoo.create("ddpm-cifar").to(resolve_device(device), resolve_dtype(dtype)).eval()
+    return model, "random weights, the repo's architecture"
 
 
 def main() -> None:
